@@ -1,0 +1,1 @@
+"""The Đắk Lắk demo: real communes and boundaries, real-named agencies, demo users."""

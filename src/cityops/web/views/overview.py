@@ -1,0 +1,40 @@
+"""The operator's overview: the province map and the services' dashboard tiles."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import func, select
+
+from cityops.kernel.orgs import Agency, Area
+from cityops.web import i18n
+from cityops.web.deps import Ctx, Uow
+from cityops.web.templating import render
+from cityops.web.views.common import PagePrincipal
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/overview")
+def overview(request: Request, principal: PagePrincipal, uow: Uow, ctx: Ctx) -> Response:
+    language = i18n.current_language.get()
+    tiles = []
+    for manifest in ctx.registry:
+        for tile in manifest.tiles:
+            try:
+                value = tile.compute(ctx)
+            except Exception:  # one broken tile must not take the overview down
+                log.exception("tile %s.%s failed", manifest.key, tile.key)
+                value = "—"
+            tiles.append({"title": tile.title_en if language == "en" else tile.title_vi,
+                          "value": value, "service": manifest.title(language)})
+    counts = {
+        "communes": uow.session.scalar(
+            select(func.count()).select_from(Area).where(Area.level == "commune",
+                                                         Area.valid_to.is_(None))),
+        "agencies": uow.session.scalar(select(func.count()).select_from(Agency)),
+    }
+    return render(request, "overview.html", tiles=tiles, counts=counts)
