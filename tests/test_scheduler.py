@@ -1,6 +1,6 @@
 """Scheduler: due-ness, error recording, the cross-process lock, lease takeover, the thread.
 
-Every test runs on a SQLite file and, when ``CITYOPS_TEST_POSTGRES_URL`` is set, on
+Every test runs on a SQLite file and, when ``CITYOPS_DATABASE_URL`` names PostgreSQL, on
 PostgreSQL too (each test in its own throwaway schema).
 """
 
@@ -24,7 +24,7 @@ from cityops.kernel.db import Base, Database
 from cityops.kernel.registry import JobSpec
 from cityops.kernel.scheduler import JobState, Scheduler
 
-PG_ENV = "CITYOPS_TEST_POSTGRES_URL"
+PG_ENV = "CITYOPS_DATABASE_URL"
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 WAIT = 10.0  # upper bound for every Event wait, so a bug fails the test instead of hanging
 
@@ -84,9 +84,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
         url = f"sqlite:///{tmp_path / 'cityops.db'}"
         admin = None
     else:
-        base = os.environ.get(PG_ENV)
+        base = os.environ.get(PG_ENV, "")
+        base = base if base.startswith("postgresql") else ""
         if not base:
-            pytest.skip(f"{PG_ENV} is not set; set it to a PostgreSQL URL to run this variant")
+            pytest.skip(f"{PG_ENV} does not name PostgreSQL; .ci/run sets it for this variant")
         schema = f"cityops_sched_{uuid.uuid4().hex[:12]}"
         admin = create_engine(_postgres_url(base, "public"))
         with admin.begin() as conn:

@@ -146,7 +146,8 @@ def load_users(session: Session, password: str, report: DemoReport,
         session.add(user)
         report.count("users")
     for username, _, roles, agency in wanted[: len(DEMO_STAFF) + 3]:
-        report.users.append((username, f"{'/'.join(sorted(roles))} — {agency.code if agency else ''}"))
+        where = agency.code if agency else ""
+        report.users.append((username, f"{'/'.join(sorted(roles))} — {where}"))
     session.flush()
 
 

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_SECRET_KEY = "dev-insecure-change-me"  # noqa: S105 - refused in production below
+DEFAULT_SECRET_KEY = "dev-insecure-change-me"
 
 
 class ConfigError(RuntimeError):
@@ -53,12 +53,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_secret(self) -> Settings:
-        if self.env == "production":
-            if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
-                raise ValueError(
-                    "CITYOPS_SECRET_KEY must be set to a random value of 32+ characters "
-                    "in production (the default key is refused)"
-                )
+        weak = self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32
+        if self.env == "production" and weak:
+            raise ValueError(
+                "CITYOPS_SECRET_KEY must be set to a random value of 32+ characters "
+                "in production (the default key is refused)"
+            )
         return self
 
     @property

@@ -101,7 +101,7 @@ class Scheduler:
             .values(locked_by=self.owner, locked_until=now + self.lease, last_started_at=now)
             .execution_options(synchronize_session=False)
         )
-        if False:
+        if not force:
             # Re-checked inside the UPDATE: another process may have just finished this job
             # after we read the row, and it must not run again until its next slot.
             stmt = stmt.where(or_(JobState.next_run_at.is_(None), JobState.next_run_at <= now))

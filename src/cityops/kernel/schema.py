@@ -15,7 +15,7 @@ from cityops.kernel.db import Base
 def target_metadata() -> MetaData:
     """Kernel models plus every installed service's models."""
     import cityops.kernel.models  # noqa: F401  (registers the kernel tables)
-    from cityops.kernel.registry import entry_points, ENTRY_POINT_GROUP
+    from cityops.kernel.registry import ENTRY_POINT_GROUP, entry_points
 
     for point in entry_points(group=ENTRY_POINT_GROUP):
         module = point.value.split(":", 1)[0].rsplit(".", 1)[0]

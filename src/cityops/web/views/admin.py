@@ -12,5 +12,5 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 
 
 @router.get("")
-def admin_index(request: Request, _=Depends(page_requires("users.manage"))) -> Response:  # noqa: ANN001
+def admin_index(request: Request, _=Depends(page_requires("users.manage"))) -> Response:
     return render(request, "admin/index.html")
