@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_seconds: int = Field(default=300, ge=1)
     timezone: str = "Asia/Ho_Chi_Minh"
+    # Outgoing e-mail; an empty host disables the e-mail channel (deliveries wait, logged).
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "ioc@localhost"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
 
     @field_validator("database_url")
     @classmethod
