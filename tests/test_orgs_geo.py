@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from shapely.geometry import shape
+from shapely.prepared import prep
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -57,8 +58,9 @@ def test_communes_lie_inside_the_province(session: Session) -> None:
     communes = session.scalars(select(Area).where(Area.level == "commune")).all()
     total = sum(shape(c.geometry).area for c in communes)
     assert math.isclose(total, province.area, rel_tol=0.02)
+    around = prep(province.buffer(0.01))
     for commune in communes:
-        assert province.buffer(0.01).contains(shape(commune.geometry).representative_point())
+        assert around.contains(shape(commune.geometry).representative_point())
 
 
 def test_area_validity_window(session: Session) -> None:
@@ -142,8 +144,13 @@ def test_agency_subtree_contains_children(session: Session) -> None:
 
 
 def test_agency_subtree_of_a_leaf_is_itself(session: Session) -> None:
-    leaf = agency_id(session, "UBND-24133")
+    leaf = agency_id(session, "UBND-22045")
     assert agency_subtree_ids(session, leaf) == {leaf}
+
+
+def test_commune_subtree_includes_its_service_centre(session: Session) -> None:
+    commune = agency_id(session, "UBND-24121")
+    assert agency_subtree_ids(session, commune) == {commune, agency_id(session, "TTPVHCC-24121")}
 
 
 def test_agency_subtree_excludes_siblings_and_parents(session: Session) -> None:
@@ -155,7 +162,7 @@ def test_agency_subtree_excludes_siblings_and_parents(session: Session) -> None:
 
 def test_agency_subtree_matches_parent_links(session: Session) -> None:
     """Every agency's subtree equals the set of agencies whose parent chain reaches it."""
-    parents = dict(session.execute(select(Agency.id, Agency.parent_id)).tuples().all())
+    parents = {row.id: row.parent_id for row in session.execute(select(Agency.id, Agency.parent_id))}
 
     def ancestors(agency: int) -> set[int]:
         found = {agency}

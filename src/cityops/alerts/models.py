@@ -29,6 +29,8 @@ class Alert(Base):
     title: Mapped[str] = mapped_column(String(300))
     title_en: Mapped[str] = mapped_column(String(300), default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    # fold(title, English title, dedupe key): diacritic-insensitive search on both databases.
+    search_text: Mapped[str] = mapped_column(Text, default="")
     description_en: Mapped[str] = mapped_column(Text, default="")
     category: Mapped[str] = mapped_column(String(40))
     severity: Mapped[str] = mapped_column(String(16), index=True)

@@ -29,16 +29,22 @@ from cityops.alerts.vocab import (
 )
 from cityops.kernel.auth import User
 from cityops.kernel.calendar import WorkingCalendar, load_calendar
+from cityops.kernel.errors import Conflict, Invalid, NotFound
 from cityops.kernel.orgs import agency_by_code, area_by_code
 from cityops.kernel.permissions import authorize
+from cityops.kernel.text import fold
 from cityops.kernel.uow import UnitOfWork
 
 
-class AlertError(ValueError):
-    """A refused operation; the message says why (HTTP 400/409)."""
+class AlertError(Invalid):
+    """A refused operation; the message says why (HTTP 400)."""
 
 
-class AlertNotFound(LookupError):
+class AlertConflict(Conflict, AlertError):
+    """The alert's state does not allow it (HTTP 409)."""
+
+
+class AlertNotFound(NotFound):
     pass
 
 
@@ -152,6 +158,7 @@ def raise_alert(uow: UnitOfWork, request: RaiseRequest, *, now: datetime,
     actor = uow.principal.label
     alert = session.scalar(select(Alert).where(Alert.active_key == key))
     if alert is not None:
+        authorize(uow.principal, "alerts.raise", agency_id=alert.agency_id)
         alert.occurrences += 1
         alert.last_seen_at = now
         alert.updated_at = now
@@ -177,6 +184,7 @@ def raise_alert(uow: UnitOfWork, request: RaiseRequest, *, now: datetime,
         links=list(request.links), is_public=request.is_public, is_ticket=request.is_ticket,
         status="new", raised_at=now, last_seen_at=now, updated_at=now,
     )
+    alert.search_text = fold(" ".join((alert.title, alert.title_en, alert.dedupe_key)))
     session.add(alert)
     apply_sla(session, alert, now, calendar)
     alert.silenced = _silenced(session, alert, now)
@@ -229,13 +237,13 @@ def transition(uow: UnitOfWork, alert_id: int, to: str, comment: str = "", *,
     alert = visible_alert(uow, alert_id, "alerts.work")
     if alert.status not in TRANSITIONS[to]:
         allowed = ", ".join(allowed_targets(alert.status)) or "none"
-        raise AlertError(f"cannot go from {alert.status} to {to}; allowed: {allowed}")
+        raise AlertConflict(f"cannot go from {alert.status} to {to}; allowed: {allowed}")
     previous = alert.status
     if to == "new":  # reopen
         clash = uow.session.scalar(select(Alert.id).where(
             Alert.active_key == _active_key(alert.service, alert.dedupe_key)))
         if clash is not None:
-            raise AlertError(f"alert #{clash} with the same dedupe key is already active; "
+            raise AlertConflict(f"alert #{clash} with the same dedupe key is already active; "
                              "work on that one instead")
         alert.reopened_at = now
         alert.resolved_at = alert.closed_at = None
@@ -326,7 +334,7 @@ def answer_ticket(uow: UnitOfWork, alert_id: int, response: str, attachment: str
     if not alert.is_ticket:
         raise AlertError("this alert is not a warning ticket")
     if alert.ticket_answered_at is not None:
-        raise AlertError("this warning ticket has already been answered")
+        raise AlertConflict("this warning ticket has already been answered")
     check_ticket(uow, alert_id, now=now)
     alert.ticket_answered_at = now
     alert.ticket_response = response

@@ -28,7 +28,7 @@ def deadline(start: datetime, amount: float, unit: str, calendar: WorkingCalenda
         return calendar.add_working_hours(start, amount)
     if unit == "working_days":
         if amount != int(amount):
-            return calendar.add_working_hours(start, amount * calendar.day_length / 
+            return calendar.add_working_hours(start, amount * calendar.day_length /
                                               timedelta(hours=1))
         return calendar.add_working_days(start, int(amount))  # type: ignore[return-value]
     raise ValueError(f"unknown SLA unit {unit!r}; use one of {', '.join(UNITS)}")

@@ -131,28 +131,48 @@ def _changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
             continue
         before[key] = REDACTED if key in redact else _jsonable(old)
         after[key] = REDACTED if key in redact else _jsonable(new)
+    # Many-to-many links (e.g. the areas an agency serves) live in association tables that
+    # have no mapped class, so they are audited as a change of the owning object.
+    for rel in mapper.relationships:
+        if rel.secondary is None or rel.key in ignore:
+            continue
+        hist = get_history(obj, rel.key)
+        if not (hist.added or hist.deleted):
+            continue
+        kept = list(hist.unchanged or ())
+        before[rel.key] = sorted(_ref(o) for o in kept + list(hist.deleted or ()))
+        after[rel.key] = sorted(_ref(o) for o in kept + list(hist.added or ()))
     return before, after
 
 
+def _ref(obj: Any) -> str:
+    """How a linked object is named in the log: its business code when it has one."""
+    code = getattr(obj, "code", None)
+    return str(code) if code is not None else _object_id(obj)
+
+
 def _object_id(obj: Any) -> str:
-    identity = inspect(obj).identity
-    if identity is None:
+    # The primary key is on the instance as soon as the INSERT ran, before the session
+    # registers the identity, so this works in after_flush for new rows too.
+    key = inspect(obj).mapper.primary_key_from_instance(obj)
+    if any(part is None for part in key):
         return ""
-    return ":".join(str(part) for part in identity)
+    return ":".join(str(part) for part in key)
 
 
-def _pending_entries(session: Session) -> Iterator[tuple[str, Any, Any, Any]]:
+def _pending_entries(session: Session) -> Iterator[tuple[str, Any, str, Any, Any]]:
+    # Ids of deleted rows are only known before the flush; those of new rows only after it.
     for obj in session.new:
         if getattr(obj, "__audited__", True):
-            yield "create", obj, None, _column_values(obj, which="after")
+            yield "create", obj, "", None, _column_values(obj, which="after")
     for obj in session.dirty:
         if getattr(obj, "__audited__", True) and session.is_modified(obj):
             before, after = _changes(obj)
             if after:
-                yield "update", obj, before, after
+                yield "update", obj, _object_id(obj), before, after
     for obj in session.deleted:
         if getattr(obj, "__audited__", True):
-            yield "delete", obj, _column_values(obj, which="before"), None
+            yield "delete", obj, _object_id(obj), _column_values(obj, which="before"), None
 
 
 def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
@@ -163,10 +183,11 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
 def _after_flush(session: Session, _ctx: Any) -> None:
     pending = session.info.pop("audit_pending", [])
     entries = []
-    for action, obj, before, after in pending:
+    for action, obj, object_id, before, after in pending:
         if action == "create":
             after = _column_values(obj, which="after")  # now with database defaults and id
-        entries.append((action, obj.__tablename__, _object_id(obj), before, after))
+            object_id = _object_id(obj)
+        entries.append((action, obj.__tablename__, object_id, before, after))
     _append(session, entries)
 
 

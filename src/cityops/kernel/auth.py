@@ -194,7 +194,11 @@ def principal_for_api_key(session: Session, raw_key: str) -> Principal | None:
     key = next((k for k in candidates if hmac.compare_digest(k.key_hash, digest)), None)
     if key is None or key.revoked_at is not None:
         return None
-    key.last_used_at = utcnow()
+    now = utcnow()
+    # Recorded at most once a minute: a write on every call would serialise SQLite readers.
+    if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
+        key.last_used_at = now
+        session.commit()
     roles = frozenset({"integrator"})
     return Principal(
         label=f"apikey:{key.name}",

@@ -29,4 +29,6 @@ class AppContext:
                                   self.settings.token_ttl_minutes * 60)
 
     def uow(self, principal: Principal | None = None, client_addr: str = "") -> UnitOfWork:
-        return UnitOfWork(self.db, self.bus, principal, client_addr)
+        # base_url lets engines build absolute links (e-mails, webhooks) inside a transaction.
+        return UnitOfWork(self.db, self.bus, principal, client_addr,
+                          info={"base_url": self.settings.base_url})

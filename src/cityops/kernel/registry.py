@@ -55,6 +55,8 @@ class ServiceManifest:
     demo_loader: Callable[[Any], object] | None = None
     nav_path: str | None = None
     templates_dir: str | None = None
+    # Modules that define the service's tables, imported for migrations (Alembic metadata).
+    model_modules: tuple[str, ...] = ()
 
     def title(self, language: str) -> str:
         return self.title_en if language == "en" else self.title_vi

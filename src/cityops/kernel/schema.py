@@ -18,8 +18,8 @@ def target_metadata() -> MetaData:
     from cityops.kernel.registry import ENTRY_POINT_GROUP, entry_points
 
     for point in entry_points(group=ENTRY_POINT_GROUP):
-        module = point.value.split(":", 1)[0].rsplit(".", 1)[0]
-        __import__(f"{module}.models")
+        for module in point.load().model_modules:
+            __import__(module)
     return Base.metadata
 
 

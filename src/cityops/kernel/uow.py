@@ -21,8 +21,10 @@ class UnitOfWork:
     """
 
     def __init__(self, db: Database, bus: EventBus | None = None,
-                 principal: Principal | None = None, client_addr: str = "") -> None:
+                 principal: Principal | None = None, client_addr: str = "",
+                 info: dict[str, object] | None = None) -> None:
         self._db = db
+        self._info = info or {}
         self._bus = bus
         self.principal = principal or SYSTEM
         self._client_addr = client_addr
@@ -31,6 +33,7 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._db.sessions()
+        self.session.info.update(self._info)
         set_audit_context(self.session, AuditContext(
             actor=self.principal.label,
             actor_user_id=self.principal.user_id,

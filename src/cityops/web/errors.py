@@ -7,15 +7,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cityops.kernel.errors import Conflict, Invalid, NotFound
 from cityops.kernel.permissions import NotAuthenticated, PermissionDenied
 
-
-class NotFound(LookupError):
-    """An id or code that does not exist (HTTP 404)."""
-
-
-class Invalid(ValueError):
-    """Input that is well-formed but breaks a rule (HTTP 400)."""
+__all__ = ["Conflict", "Invalid", "NotFound", "install_error_handlers"]
 
 
 def _wants_html(request: Request) -> bool:
@@ -45,7 +40,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Invalid)
     async def _invalid(request: Request, exc: Invalid) -> Response:
-        return _json(400, str(exc))
+        return _json(409 if isinstance(exc, Conflict) else 400, str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

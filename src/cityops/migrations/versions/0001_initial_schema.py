@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 10:21:36.417937
+Create Date: 2026-11-29
 """
 
 from __future__ import annotations
@@ -39,6 +39,15 @@ def upgrade() -> None:
     with op.batch_alter_table('agencies', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_agencies_search_name'), ['search_name'], unique=False)
 
+    op.create_table('alert_escalation_policies',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('levels', sa.JSON(), nullable=False),
+    sa.Column('reminder_every_minutes', sa.Integer(), nullable=False),
+    sa.Column('max_reminders', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_alert_escalation_policies')),
+    sa.UniqueConstraint('name', name=op.f('uq_alert_escalation_policies_name'))
+    )
     op.create_table('areas',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=16), nullable=False),
@@ -110,6 +119,31 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['area_id'], ['areas.id'], name=op.f('fk_agency_areas_area_id_areas'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('agency_id', 'area_id', name=op.f('pk_agency_areas'))
     )
+    op.create_table('alert_silences',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('service', sa.String(length=40), nullable=False),
+    sa.Column('category', sa.String(length=40), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=True),
+    sa.Column('max_severity', sa.String(length=16), nullable=False),
+    sa.Column('tag', sa.String(length=80), nullable=False),
+    sa.Column('starts_at', cityops.kernel.db.UTCDateTime(), nullable=False),
+    sa.Column('ends_at', cityops.kernel.db.UTCDateTime(), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('created_by', sa.String(length=120), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_alert_silences_agency_id_agencies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_alert_silences'))
+    )
+    op.create_table('alert_sla_policies',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('category', sa.String(length=40), nullable=False),
+    sa.Column('severity', sa.String(length=16), nullable=False),
+    sa.Column('unit', sa.String(length=16), nullable=False),
+    sa.Column('ack_within', sa.Float(), nullable=False),
+    sa.Column('resolve_within', sa.Float(), nullable=False),
+    sa.Column('escalation_policy_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['escalation_policy_id'], ['alert_escalation_policies.id'], name=op.f('fk_alert_sla_policies_escalation_policy_id_alert_escalation_policies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_alert_sla_policies'))
+    )
     op.create_table('api_keys',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=120), nullable=False),
@@ -126,6 +160,18 @@ def upgrade() -> None:
     with op.batch_alter_table('api_keys', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_keys_key_prefix'), ['key_prefix'], unique=False)
 
+    op.create_table('incidents',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('category', sa.String(length=40), nullable=False),
+    sa.Column('sop_key', sa.String(length=60), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', cityops.kernel.db.UTCDateTime(), nullable=False),
+    sa.Column('closed_at', cityops.kernel.db.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_incidents_agency_id_agencies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_incidents'))
+    )
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
@@ -144,23 +190,231 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('username', name=op.f('uq_users_username'))
     )
+    op.create_table('webhook_endpoints',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('url', sa.String(length=500), nullable=False),
+    sa.Column('secret', sa.String(length=200), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=True),
+    sa.Column('min_severity', sa.String(length=16), nullable=False),
+    sa.Column('services', sa.JSON(), nullable=False),
+    sa.Column('is_active', sa.Boolean(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('created_at', cityops.kernel.db.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_webhook_endpoints_agency_id_agencies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_endpoints'))
+    )
+    op.create_table('alerts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('service', sa.String(length=40), nullable=False),
+    sa.Column('source_key', sa.String(length=200), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=200), nullable=False),
+    sa.Column('active_key', sa.String(length=241), nullable=True),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('title_en', sa.String(length=300), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('search_text', sa.Text(), nullable=False),
+    sa.Column('description_en', sa.Text(), nullable=False),
+    sa.Column('category', sa.String(length=40), nullable=False),
+    sa.Column('severity', sa.String(length=16), nullable=False),
+    sa.Column('urgency', sa.String(length=16), nullable=False),
+    sa.Column('certainty', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('lat', sa.Float(), nullable=True),
+    sa.Column('lon', sa.Float(), nullable=True),
+    sa.Column('area_id', sa.Integer(), nullable=True),
+    sa.Column('agency_id', sa.Integer(), nullable=True),
+    sa.Column('assignee_id', sa.Integer(), nullable=True),
+    sa.Column('tags', sa.JSON(), nullable=False),
+    sa.Column('links', sa.JSON(), nullable=False),
+    sa.Column('is_public', sa.Boolean(), nullable=False),
+    sa.Column('occurrences', sa.Integer(), nullable=False),
+    sa.Column('silenced', sa.Boolean(), nullable=False),
+    sa.Column('incident_id', sa.Integer(), nullable=True),
+    sa.Column('raised_at', cityops.kernel.db.UTCDateTime(), nullable=False),
+    sa.Column('last_seen_at', cityops.kernel.db.UTCDateTime(), nullable=False),
+    sa.Column('acknowledged_at', cityops.kernel.db.UTCDateTime(), nullable=True),
+    sa.Column('in_progress_at', cityops.kernel.db.UTCDateTime(), nullable=True),
+    sa.Column('resolved_at', cityops.kernel.db.UTCDateTime(), nullable=True),
+    sa.Column('closed_at', cityops.kernel.db.UTCDateTime(), nullable=True),
+    sa.Column('reopened_at', cityops.kernel.db.UTCDateTime(), nullable=True),
+    sa.Column('cleared_by_source_at', cityops.kernel.db.UTCDateTime(), nullable=True),
+    sa.Column('updated_at', cityops.kernel.db.UTCDateTime(), nullable=False),
+    sa.Column('ack_due_at', cityops.kernel.db.UTCDateTime(), nullable=True),
+    sa.Column('resolve_due_at', cityops.kernel.db.UTCDateTime(), nullable=True),
+    sa.Column('escalation_level', sa.Integer(), nullable=False),
+    sa.Column('level_entered_at', cityops.kernel.db.UTCDateTime(), nullable=True),
+    sa.Column('next_escalation_at', cityops.kernel.db.UTCDateTime(), nullable=True),
+    sa.Column('reminders_sent', sa.Integer(), nullable=False),
+    sa.Column('is_ticket', sa.Boolean(), nullable=False),
+    sa.Column('ticket_due_at', cityops.kernel.db.UTCDateTime(), nullable=True),
+    sa.Column('ticket_checked_at', cityops.kernel.db.UTCDateTime(), nullable=True),
+    sa.Column('ticket_answered_at', cityops.kernel.db.UTCDateTime(), nullable=True),
+    sa.Column('ticket_response', sa.Text(), nullable=False),
+    sa.Column('ticket_attachment', sa.String(length=300), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_alerts_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['area_id'], ['areas.id'], name=op.f('fk_alerts_area_id_areas')),
+    sa.ForeignKeyConstraint(['assignee_id'], ['users.id'], name=op.f('fk_alerts_assignee_id_users')),
+    sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_alerts_incident_id_incidents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_alerts')),
+    sa.UniqueConstraint('active_key', name=op.f('uq_alerts_active_key'))
+    )
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.create_index('ix_alerts_agency_status', ['agency_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alerts_area_id'), ['area_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alerts_dedupe_key'), ['dedupe_key'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alerts_incident_id'), ['incident_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alerts_is_ticket'), ['is_ticket'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alerts_next_escalation_at'), ['next_escalation_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alerts_service'), ['service'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alerts_severity'), ['severity'], unique=False)
+        batch_op.create_index('ix_alerts_status_raised', ['status', 'raised_at'], unique=False)
+
+    op.create_table('incident_steps',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('incident_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('assignee_id', sa.Integer(), nullable=True),
+    sa.Column('due_at', cityops.kernel.db.UTCDateTime(), nullable=True),
+    sa.Column('done_at', cityops.kernel.db.UTCDateTime(), nullable=True),
+    sa.Column('done_by', sa.String(length=120), nullable=False),
+    sa.ForeignKeyConstraint(['assignee_id'], ['users.id'], name=op.f('fk_incident_steps_assignee_id_users')),
+    sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_incident_steps_incident_id_incidents'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_incident_steps'))
+    )
+    with op.batch_alter_table('incident_steps', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_incident_steps_incident_id'), ['incident_id'], unique=False)
+
+    op.create_table('notification_preferences',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('services', sa.JSON(), nullable=False),
+    sa.Column('min_severity', sa.String(length=16), nullable=False),
+    sa.Column('channels', sa.JSON(), nullable=False),
+    sa.Column('digest_minutes', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notification_preferences_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification_preferences')),
+    sa.UniqueConstraint('user_id', name=op.f('uq_notification_preferences_user_id'))
+    )
     op.create_table('user_roles',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('role', sa.String(length=32), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_user_roles_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', 'role', name=op.f('pk_user_roles'))
     )
+    op.create_table('alert_deliveries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('alert_id', sa.Integer(), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('webhook_id', sa.Integer(), nullable=True),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('target', sa.String(length=500), nullable=False),
+    sa.Column('reason', sa.String(length=24), nullable=False),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', cityops.kernel.db.UTCDateTime(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=False),
+    sa.Column('created_at', cityops.kernel.db.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', cityops.kernel.db.UTCDateTime(), nullable=True),
+    sa.Column('digest_key', sa.String(length=64), nullable=True),
+    sa.Column('locked_until', cityops.kernel.db.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_alert_deliveries_alert_id_alerts')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_alert_deliveries_user_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['webhook_id'], ['webhook_endpoints.id'], name=op.f('fk_alert_deliveries_webhook_id_webhook_endpoints'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_alert_deliveries'))
+    )
+    with op.batch_alter_table('alert_deliveries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alert_deliveries_alert_id'), ['alert_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alert_deliveries_digest_key'), ['digest_key'], unique=False)
+        batch_op.create_index('ix_alert_deliveries_status_next', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_alert_deliveries_user_created', ['user_id', 'channel', 'created_at'], unique=False)
+        batch_op.create_index('ix_alert_deliveries_webhook_created', ['webhook_id', 'created_at'], unique=False)
+
+    op.create_table('alert_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('alert_id', sa.Integer(), nullable=False),
+    sa.Column('at', cityops.kernel.db.UTCDateTime(), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
+    sa.Column('actor', sa.String(length=120), nullable=False),
+    sa.Column('from_state', sa.String(length=16), nullable=True),
+    sa.Column('to_state', sa.String(length=16), nullable=True),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_alert_events_alert_id_alerts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_alert_events'))
+    )
+    with op.batch_alter_table('alert_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alert_events_alert_id'), ['alert_id'], unique=False)
+
+    op.create_table('in_app_notifications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('alert_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.String(length=24), nullable=False),
+    sa.Column('text', sa.String(length=500), nullable=False),
+    sa.Column('created_at', cityops.kernel.db.UTCDateTime(), nullable=False),
+    sa.Column('read_at', cityops.kernel.db.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_in_app_notifications_alert_id_alerts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_in_app_notifications_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_in_app_notifications'))
+    )
+    with op.batch_alter_table('in_app_notifications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_in_app_notifications_alert_id'), ['alert_id'], unique=False)
+        batch_op.create_index('ix_in_app_notifications_user_read', ['user_id', 'read_at'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('in_app_notifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_in_app_notifications_user_read')
+        batch_op.drop_index(batch_op.f('ix_in_app_notifications_alert_id'))
+
+    op.drop_table('in_app_notifications')
+    with op.batch_alter_table('alert_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_alert_events_alert_id'))
+
+    op.drop_table('alert_events')
+    with op.batch_alter_table('alert_deliveries', schema=None) as batch_op:
+        batch_op.drop_index('ix_alert_deliveries_webhook_created')
+        batch_op.drop_index('ix_alert_deliveries_user_created')
+        batch_op.drop_index('ix_alert_deliveries_status_next')
+        batch_op.drop_index(batch_op.f('ix_alert_deliveries_digest_key'))
+        batch_op.drop_index(batch_op.f('ix_alert_deliveries_alert_id'))
+
+    op.drop_table('alert_deliveries')
     op.drop_table('user_roles')
+    op.drop_table('notification_preferences')
+    with op.batch_alter_table('incident_steps', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_incident_steps_incident_id'))
+
+    op.drop_table('incident_steps')
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.drop_index('ix_alerts_status_raised')
+        batch_op.drop_index(batch_op.f('ix_alerts_severity'))
+        batch_op.drop_index(batch_op.f('ix_alerts_service'))
+        batch_op.drop_index(batch_op.f('ix_alerts_next_escalation_at'))
+        batch_op.drop_index(batch_op.f('ix_alerts_is_ticket'))
+        batch_op.drop_index(batch_op.f('ix_alerts_incident_id'))
+        batch_op.drop_index(batch_op.f('ix_alerts_dedupe_key'))
+        batch_op.drop_index(batch_op.f('ix_alerts_area_id'))
+        batch_op.drop_index('ix_alerts_agency_status')
+
+    op.drop_table('alerts')
+    op.drop_table('webhook_endpoints')
     op.drop_table('users')
+    op.drop_table('incidents')
     with op.batch_alter_table('api_keys', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_keys_key_prefix'))
 
     op.drop_table('api_keys')
+    op.drop_table('alert_sla_policies')
+    op.drop_table('alert_silences')
     op.drop_table('agency_areas')
     op.drop_table('scheduler_jobs')
     op.drop_table('calendar_exceptions')
@@ -175,6 +429,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_areas_level'))
 
     op.drop_table('areas')
+    op.drop_table('alert_escalation_policies')
     with op.batch_alter_table('agencies', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_agencies_search_name'))
 

@@ -87,7 +87,8 @@ def list_areas(
     if level:
         stmt = stmt.where(Area.level == level)
     if q:
-        stmt = stmt.where(or_(Area.search_name.contains(fold(q)), Area.code == q.strip()))
+        stmt = stmt.where(or_(Area.search_name.contains(fold(q), autoescape=True),
+                              Area.code == q.strip()))
     if valid_on:
         stmt = stmt.where(Area.valid_from <= valid_on,
                           or_(Area.valid_to.is_(None), Area.valid_to > valid_on))
@@ -116,7 +117,8 @@ def list_agencies(
     if kind:
         stmt = stmt.where(Agency.kind == kind)
     if q:
-        stmt = stmt.where(or_(Agency.search_name.contains(fold(q)), Agency.code == q.strip()))
+        stmt = stmt.where(or_(Agency.search_name.contains(fold(q), autoescape=True),
+                              Agency.code == q.strip()))
     rows, total = paginate(uow.session, stmt, paging)
     return make_page([_agency_out(a) for a in rows], total, paging)
 
