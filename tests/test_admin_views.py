@@ -96,9 +96,9 @@ def test_admin_creates_a_user_and_it_is_audited(admin: TestClient, demo_ctx: App
     assert user is not None and user.full_name == "Nguyễn Thị Hoà" and user.is_active
     assert user.roles == {"officer"} and user.agency_id == agency_id(demo_ctx, "SO-YT")
     with demo_ctx.uow() as uow:
-        creations = uow.session.execute(select(AuditLog.actor, AuditLog.after).where(
-            AuditLog.object_type == "users", AuditLog.action == "create")).all()
-    actor, after = next((a, d) for a, d in creations if d["id"] == user.id)
+        actor, after = uow.session.execute(select(AuditLog.actor, AuditLog.after).where(
+            AuditLog.object_type == "users", AuditLog.action == "create",
+            AuditLog.object_id == str(user.id))).one()
     assert actor == "admin" and after["username"] == "hoa.nguyen"
     assert after["password_hash"] == "***"
 

@@ -6,6 +6,7 @@ deadline and a stuck stream fails the test instead of hanging it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import re
@@ -95,6 +96,7 @@ class Stream:
     status: queue.Queue[int] = field(default_factory=queue.Queue)
 
     def __post_init__(self) -> None:
+        self.response: httpx.Response | None = None
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
         self.status_code = self.status.get(timeout=WAIT)
@@ -104,6 +106,7 @@ class Stream:
             timeout = httpx.Timeout(10, read=30)
             with self.client.stream("GET", "/alerts/stream", headers=self.headers,
                                     timeout=timeout) as response:
+                self.response = response
                 self.status.put(response.status_code)
                 name, event_id, data = "message", "", []
                 for line in response.iter_lines():
@@ -147,8 +150,16 @@ class Stream:
         return found
 
     def close(self) -> None:
-        self.client.close()
+        # Closing the client does not interrupt a read blocked in another thread; shutting
+        # the socket down does, and the server sees the disconnect at once.
+        network = self.response.extensions.get("network_stream") if self.response else None
+        sock = network.get_extra_info("socket") if network is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         self.thread.join(timeout=5)
+        self.client.close()
+        assert not self.thread.is_alive(), "the stream reader did not stop"
 
 
 def raise_alert(base_url: str, headers: dict[str, str], key: str, title: str,

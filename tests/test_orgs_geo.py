@@ -162,7 +162,8 @@ def test_agency_subtree_excludes_siblings_and_parents(session: Session) -> None:
 
 def test_agency_subtree_matches_parent_links(session: Session) -> None:
     """Every agency's subtree equals the set of agencies whose parent chain reaches it."""
-    parents = {row.id: row.parent_id for row in session.execute(select(Agency.id, Agency.parent_id))}
+    rows = session.execute(select(Agency.id, Agency.parent_id))
+    parents = {row.id: row.parent_id for row in rows}
 
     def ancestors(agency: int) -> set[int]:
         found = {agency}

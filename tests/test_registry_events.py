@@ -101,7 +101,7 @@ def test_without_the_distribution_nothing_is_found(site: Path) -> None:
 
 def test_entry_point_name_must_match_the_key(site: Path) -> None:
     install(site, "sample_mismatch", {"other": "sample_mismatch.manifest:manifest"})
-    with pytest.raises(RegistryError, match="'other'.*'sample'"):
+    with pytest.raises(RegistryError, match=r"'other'.*'sample'"):
         discover()
 
 

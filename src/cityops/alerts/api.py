@@ -203,9 +203,12 @@ def update_step(incident_id: int, step_id: int, body: StepPatch, uow: Uow, ctx: 
 
 
 @router.get("/alert-silences", response_model=list[SilenceOut])
-def list_silences(uow: Uow, _: Annotated[Principal, Depends(require("alerts.read"))]
+def list_silences(uow: Uow, principal: Annotated[Principal, Depends(require("alerts.read"))]
                   ) -> list[Silence]:
-    return list(uow.session.scalars(select(Silence).order_by(Silence.starts_at.desc())))
+    stmt = select(Silence).order_by(Silence.starts_at.desc())
+    if not principal.province_wide:
+        stmt = scope_to_agencies(stmt, principal, Silence.agency_id)
+    return list(uow.session.scalars(stmt))
 
 
 @router.post("/alert-silences", response_model=SilenceOut, status_code=201)

@@ -27,8 +27,15 @@ def _sub(parent: ET.Element, tag: str, text: str | None, ns: str = CAP_NS) -> ET
     return element
 
 
+def first_identifier(alert: Alert) -> str:
+    return f"{SENDER}.alert.{alert.id}"
+
+
 def identifier(alert: Alert) -> str:
-    return f"{SENDER}.alert.{alert.id}.{int(alert.updated_at.timestamp())}"
+    """The first message keeps the plain id; each later version adds its update time."""
+    if alert.updated_at <= alert.raised_at:
+        return first_identifier(alert)
+    return f"{first_identifier(alert)}.{int(alert.updated_at.timestamp())}"
 
 
 def cap_message(alert: Alert, base_url: str) -> ET.Element:
@@ -37,11 +44,14 @@ def cap_message(alert: Alert, base_url: str) -> ET.Element:
     _sub(root, "sender", SENDER)
     _sub(root, "sent", _time(alert.updated_at))
     _sub(root, "status", "Actual")
-    msg_type = "Alert" if alert.occurrences == 1 and alert.status == "new" else "Update"
+    msg_type = "Alert" if identifier(alert) == first_identifier(alert) else "Update"
     if alert.status not in ACTIVE_STATES:
         msg_type = "Cancel"
     _sub(root, "msgType", msg_type)
     _sub(root, "scope", "Public")
+    if msg_type != "Alert":
+        # CAP links updates and cancellations to the message they replace.
+        _sub(root, "references", f"{SENDER},{first_identifier(alert)},{_time(alert.raised_at)}")
     for language, headline, description in (
             ("vi-VN", alert.title, alert.description),
             ("en-US", alert.title_en, alert.description_en)):

@@ -12,7 +12,7 @@ from cityops.alerts.service import AlertError, visible_alert
 from cityops.alerts.vocab import CAP_CATEGORIES
 from cityops.kernel.auth import User
 from cityops.kernel.errors import NotFound
-from cityops.kernel.permissions import authorize
+from cityops.kernel.permissions import PermissionDenied, authorize
 from cityops.kernel.uow import UnitOfWork
 
 
@@ -56,6 +56,10 @@ def get_incident(uow: UnitOfWork, incident_id: int) -> Incident:
     if incident is None:
         raise IncidentNotFound(f"no incident with id {incident_id}")
     authorize(uow.principal, "alerts.read", agency_id=incident.agency_id)
+    if incident.agency_id is None and not uow.principal.province_wide and not any(
+            uow.principal.covers_agency(a.agency_id) for a in incident.alerts):
+        # A cross-agency incident is visible to the agencies whose alerts it groups.
+        raise PermissionDenied("this incident belongs to other agencies")
     return incident
 
 
@@ -70,6 +74,8 @@ def update_step(uow: UnitOfWork, incident_id: int, step_id: int, *, done: bool |
         user = uow.session.scalar(select(User).where(User.username == assignee))
         if assignee and user is None:
             raise AlertError(f"no user {assignee!r}")
+        if user is not None and not uow.principal.covers_agency(user.agency_id):
+            raise AlertError("steps are assigned only within the officer's own agencies")
         step.assignee_id = user.id if user else None
     if done is not None:
         step.done_at = now if done else None

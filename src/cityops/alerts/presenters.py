@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal
 
+from cityops.alerts.channels import REASON_LABELS
 from cityops.alerts.vocab import SEVERITY_LABELS, STATE_LABELS
+from cityops.kernel.permissions import ROLES
 from cityops.kernel.registry import ServiceRegistry
 from cityops.web.i18n import gettext as _
 
@@ -35,9 +37,23 @@ CATEGORY_LABELS = {
 EVENT_LABELS = {
     "raised": N_("Raised"), "updated": N_("Raised again"), "state": N_("Status changed"),
     "comment": N_("Comment"), "assigned": N_("Assigned"), "ticket": N_("Warning ticket"),
-    "notification": N_("Notification"), "escalation": N_("Escalation"),
+    "notified": N_("Notified"), "escalated": N_("Escalated"), "reminder": N_("Reminder"),
     "incident": N_("Incident"),
 }
+# Services without a manifest of their own yet (they raise alerts through the API).
+SERVICE_LABELS = {
+    "environment": N_("Environmental monitoring"), "traffic": N_("Traffic"),
+    "soc": N_("Cyber security (SOC)"), "field_reports": N_("Field reports"),
+    "health": N_("Public health"), "public_services": N_("Public services"),
+}
+URGENCY_LABELS = {"Immediate": N_("Immediate"), "Expected": N_("Expected"),
+                  "Future": N_("Future"), "Past": N_("Past"), "Unknown": N_("Unknown")}
+CERTAINTY_LABELS = {"Observed": N_("Observed"), "Likely": N_("Likely"),
+                    "Possible": N_("Possible"), "Unlikely": N_("Unlikely"),
+                    "Unknown": N_("Unknown")}
+TARGET_LABELS = {"assignee": N_("the assignee"),
+                 "agency": N_("officers of the responsible agency"),
+                 "agency_head": N_("officers of the parent agency")}
 
 
 class Presenter:
@@ -89,7 +105,25 @@ class Presenter:
 
     def service(self, key: str) -> str:
         manifest = self._registry.get(key) if self._registry is not None else None
-        return manifest.title(self.lang) if manifest is not None else key.replace("_", " ")
+        if manifest is not None:
+            return manifest.title(self.lang)
+        return _(SERVICE_LABELS[key]) if key in SERVICE_LABELS else key.replace("_", " ")
+
+    def urgency(self, key: str) -> str:
+        return _(URGENCY_LABELS[key]) if key in URGENCY_LABELS else key
+
+    def certainty(self, key: str) -> str:
+        return _(CERTAINTY_LABELS[key]) if key in CERTAINTY_LABELS else key
+
+    def reason(self, key: str) -> str:
+        """Why a notification was sent (the labels the notification channels use)."""
+        return self._pick(REASON_LABELS[key]) if key in REASON_LABELS else key
+
+    def target(self, key: str) -> str:
+        """Who an escalation level addresses: ``agency``, ``role:leader``, ..."""
+        if key.startswith("role:") and key[5:] in ROLES:
+            return self._pick(ROLES[key[5:]])
+        return _(TARGET_LABELS[key]) if key in TARGET_LABELS else key
 
     def agency(self, agency: Any) -> str:
         if agency is None:

@@ -249,6 +249,7 @@ def transition(uow: UnitOfWork, alert_id: int, to: str, comment: str = "", *,
         alert.resolved_at = alert.closed_at = None
         alert.acknowledged_at = alert.in_progress_at = None
         apply_sla(uow.session, alert, now)
+        alert.silenced = _silenced(uow.session, alert, now)
     _set_state(alert, to, now)
     if to == "new":
         escalation.start(uow.session, alert, now)
@@ -317,11 +318,12 @@ def check_ticket(uow: UnitOfWork, alert_id: int, *, now: datetime) -> Alert:
     if not alert.is_ticket:
         raise AlertError("this alert is not a warning ticket")
     if alert.ticket_checked_at is None:
+        previous = alert.status
         alert.ticket_checked_at = now
         if alert.status == "new":
             _set_state(alert, "acknowledged", now)
         _event(alert, "ticket", uow.principal.label, now, text="checked",
-               from_state="new", to_state=alert.status)
+               from_state=previous, to_state=alert.status)
     return alert
 
 

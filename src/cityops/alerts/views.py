@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from cityops.alerts import live, service, views_detail, views_stats
+from cityops.alerts import live, notifications, service, views_detail, views_stats
 from cityops.alerts.models import Alert
 from cityops.alerts.presenters import LOCAL, Presenter
 from cityops.alerts.queries import AlertFilter, alert_query
@@ -133,8 +133,11 @@ def alert_center(request: Request, uow: Uow, ctx: Ctx, principal: Reader,
         response = render(request, "alerts/_results.html", **context)
     else:
         recent = alert_query(principal, AlertFilter(), "-updated_at").limit(LIVE_ITEMS)
+        unread = notifications.unread_count(uow.session, principal.user_id) \
+            if principal.user_id else None
         response = render(request, "alerts/index.html", live_alerts=list(
-            uow.session.scalars(recent)), **filter_choices(uow, principal), **context)
+            uow.session.scalars(recent)), unread=unread, **filter_choices(uow, principal),
+            **context)
     response.headers["Vary"] = "HX-Request"
     return response
 
@@ -177,6 +180,29 @@ def bulk_acknowledge(request: Request, uow: Uow, ctx: Ctx, _p: Reader,
                                "%(ids)s.") % {"ids": ", ".join(refused)}
     request.session["flash"] = message
     return RedirectResponse(local_path(next, "/alerts"), status_code=303)
+
+
+@router.get("/alerts/notifications")
+def my_notifications(request: Request, uow: Uow, ctx: Ctx, principal: Reader) -> Response:
+    """The signed-in user's in-app notifications, newest first."""
+    user_id = principal.user_id or 0
+    return render(request, "alerts/notifications.html", p=presenter(request, ctx),
+                  items=notifications.recent_in_app(uow.session, user_id, limit=100),
+                  unread=notifications.unread_count(uow.session, user_id),
+                  flash=request.session.pop("flash", None))
+
+
+@router.post("/alerts/notifications/read", dependencies=CSRF)
+def mark_notifications_read(request: Request, uow: Uow, ctx: Ctx, principal: Reader,
+                            ids: Annotated[list[int] | None, Form()] = None) -> Response:
+    # mark_read filters on the user, so nobody can mark another person's notifications.
+    count = notifications.mark_read(uow.session, principal.user_id or 0, ids or None,
+                                    now=ctx.clock())
+    uow.commit()
+    request.session["flash"] = ngettext("%(num)s notification marked as read.",
+                                        "%(num)s notifications marked as read.",
+                                        count) % {"num": count}
+    return RedirectResponse("/alerts/notifications", status_code=303)
 
 
 router.include_router(views_detail.router)
