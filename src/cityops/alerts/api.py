@@ -33,7 +33,7 @@ from cityops.alerts.schemas import (
 )
 from cityops.kernel.errors import Invalid
 from cityops.kernel.orgs import agency_by_code
-from cityops.kernel.permissions import PermissionDenied, Principal, authorize
+from cityops.kernel.permissions import PermissionDenied, Principal, authorize, scope_to_agencies
 from cityops.web.deps import Ctx, CurrentPrincipal, Uow, require
 from cityops.web.pagination import Page, Paging, make_page, paginate
 
