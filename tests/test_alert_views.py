@@ -268,3 +268,33 @@ def test_stats_csv_export(client: TestClient, demo_ctx: AppContext) -> None:
 def test_pages_need_a_session(client: TestClient, path: str) -> None:
     response = client.get(path, headers={"Accept": "text/html"}, follow_redirects=False)
     assert response.status_code in (303, 401)
+
+
+def test_notifications_page_and_mark_as_read(client: TestClient, demo_ctx: AppContext) -> None:
+    from cityops.alerts.notification_models import InAppNotification
+    from cityops.kernel.auth import User
+
+    with demo_ctx.db.session() as session:
+        operator = session.scalar(select(User.id).where(User.username == "operator"))
+        mine = session.scalars(select(InAppNotification.id).where(
+            InAppNotification.user_id == operator, InAppNotification.read_at.is_(None))).all()
+        others = session.scalar(select(InAppNotification.id).where(
+            InAppNotification.user_id != operator, InAppNotification.read_at.is_(None)))
+    assert len(mine) >= 2, "the demo alerts notify the IOC operators"
+    login(client, "operator")
+    assert f'<span class="count">{len(mine)}</span>' in client.get("/alerts").text
+    page = client.get("/alerts/notifications")
+    assert page.status_code == 200 and f'id="note-{mine[0]}"' in page.text
+
+    ids = [mine[0]] + ([others] if others else [])  # someone else's id is ignored
+    done = post_form(client, "/alerts/notifications", "/alerts/notifications/read",
+                     {"ids": ids})
+    assert done.status_code == 303
+    assert "Đã đánh dấu đã đọc 1 thông báo" in client.get("/alerts/notifications").text
+    with demo_ctx.db.session() as session:
+        assert session.get(InAppNotification, mine[0]).read_at is not None  # type: ignore[union-attr]
+        if others:
+            assert session.get(InAppNotification, others).read_at is None  # type: ignore[union-attr]
+    assert post_form(client, "/alerts/notifications", "/alerts/notifications/read",
+                     {}).status_code == 303
+    assert 'class="count"' not in client.get("/alerts/notifications").text

@@ -90,6 +90,18 @@ def test_bad_query_parameters(client: TestClient, admin: dict[str, str], query: 
     assert_422(client.get(f"/api/v1/areas?{query}", headers=admin), field)
 
 
+@pytest.mark.parametrize("page", [10**12, 10**20])
+def test_absurd_page_numbers_are_not_a_server_error(client: TestClient, admin: dict[str, str],
+                                                    page: int) -> None:
+    """A page far past the end is refused (422) or empty, never a 500 from an offset overflow."""
+    response = client.get(f"/api/v1/areas?page={page}", headers=admin)
+    if response.status_code == 422:
+        assert_422(response, "page")
+    else:
+        assert response.status_code == 200
+        assert response.json()["items"] == []
+
+
 def test_validation_errors_name_every_problem(client: TestClient, admin: dict[str, str]) -> None:
     response = client.get("/api/v1/areas?page=abc&page_size=0", headers=admin)
     assert_422(response, "page", "page_size")
@@ -250,6 +262,7 @@ def test_metrics_count_requests_by_route(client: TestClient, admin: dict[str, st
     client.get("/healthz")
     client.get("/api/v1/areas/24133", headers=admin)
     client.get("/api/v1/areas/99999", headers=admin)
+    client.get("/no/such/page-7f3a")
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -260,4 +273,6 @@ def test_metrics_count_requests_by_route(client: TestClient, admin: dict[str, st
     assert 'route="/api/v1/areas/{code}",status="200"' in body
     assert 'route="/api/v1/areas/{code}",status="404"' in body
     assert "/api/v1/areas/24133" not in body
+    assert 'route="unmatched",status="404"' in body
+    assert "page-7f3a" not in body
     assert "cityops_http_request_seconds_bucket" in body

@@ -109,6 +109,9 @@ def _load_tickets(ctx: Any, rng: random.Random, now: datetime, count: int) -> in
             day = (now - timedelta(days=rng.randint(1, 365))).astimezone(LOCAL).date()
             raised = calendar.add_working_days(
                 datetime.combine(day, time(7, 30), LOCAL), 0)  # type: ignore[arg-type]
+            while raised > now:  # a weekend "yesterday" rolls forward past today
+                raised = calendar.add_working_days(
+                    raised - timedelta(days=7), 0)  # type: ignore[arg-type]
             late_agency = weights[agencies.index(agency)] >= 5
             dossiers = rng.randint(1, 25)
             alert = Alert(

@@ -57,6 +57,7 @@ def stop(alert: Alert) -> None:
 
 
 def _record(alert: Alert, now: datetime, kind: str, text: str, level: int) -> None:
+    alert.updated_at = now  # so the live feed shows escalations too
     alert.events.append(AlertEvent(kind=kind, at=now, actor="system", text=text,
                                    data={"level": level}))
 

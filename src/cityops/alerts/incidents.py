@@ -45,6 +45,7 @@ def create_incident(uow: UnitOfWork, title: str, category: str, alert_ids: list[
     uow.session.flush()
     for alert in alerts:
         alert.incident_id = incident.id
+        alert.updated_at = now
         alert.events.append(AlertEvent(kind="incident", at=now, actor=uow.principal.label,
                                        text=incident.title, data={"incident_id": incident.id}))
     uow.emit("incident.created", incident_id=incident.id)
@@ -80,6 +81,8 @@ def update_step(uow: UnitOfWork, incident_id: int, step_id: int, *, done: bool |
     if done is not None:
         step.done_at = now if done else None
         step.done_by = uow.principal.label if done else ""
+    for alert in incident.alerts:
+        alert.updated_at = now  # the live feed and lists show checklist progress
     if all(s.done_at is not None for s in incident.steps):
         incident.status, incident.closed_at = "closed", now
     else:

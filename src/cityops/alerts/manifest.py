@@ -59,6 +59,12 @@ def _deliveries(ctx: Any) -> object:
     return delivery_job(ctx)
 
 
+def _bell(session: Any, principal: Any) -> tuple[str, str, int] | None:
+    from cityops.alerts.notifications import unread_count
+
+    return "/alerts/notifications", "Notifications", unread_count(session, principal.user_id)
+
+
 def _demo(ctx: Any) -> object:
     from cityops.alerts.demo import load_demo
 
@@ -90,6 +96,7 @@ manifest = ServiceManifest(
              "Warning tickets checked / sent", _tickets_summary),
     ),
     demo_loader=_demo,
+    header_badge=_bell,
     nav_path="/alerts",
     templates_dir=str(Path(__file__).parent / "templates"),
     model_modules=("cityops.alerts.models", "cityops.alerts.notifications"),

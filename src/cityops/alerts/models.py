@@ -57,7 +57,8 @@ class Alert(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cleared_by_source_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed: the live feed asks "what changed since" every second.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     # SLA deadlines computed when raised (and again on reopen).
     ack_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -320,6 +320,7 @@ def check_ticket(uow: UnitOfWork, alert_id: int, *, now: datetime) -> Alert:
     if alert.ticket_checked_at is None:
         previous = alert.status
         alert.ticket_checked_at = now
+        alert.updated_at = now
         if alert.status == "new":
             _set_state(alert, "acknowledged", now)
         _event(alert, "ticket", uow.principal.label, now, text="checked",

@@ -120,10 +120,12 @@ def filter_choices(uow: Any, principal: Principal) -> dict[str, Any]:
 @router.get("/alerts")
 def alert_center(request: Request, uow: Uow, ctx: Ctx, principal: Reader,
                  params: Params) -> Response:
-    paging = PageParams(page=params.page, page_size=PAGE_SIZE)
-    rows, total = paginate(uow.session, alert_query(principal, params.to_filter(),
-                                                    params.sort_key), paging)
+    stmt = alert_query(principal, params.to_filter(), params.sort_key)
+    rows, total = paginate(uow.session, stmt, PageParams(page=params.page, page_size=PAGE_SIZE))
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+    if params.page > pages:  # a bookmarked page beyond the end shows the last one
+        params.page = pages
+        rows, total = paginate(uow.session, stmt, PageParams(page=pages, page_size=PAGE_SIZE))
     context: dict[str, Any] = {"alerts": rows, "total": total, "pages": pages,
                                "params": params, "p": presenter(request, ctx),
                                "can_work": principal.can("alerts.work"),

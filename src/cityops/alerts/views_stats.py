@@ -18,10 +18,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from cityops.alerts import stats
+from cityops.alerts.models import Alert
 from cityops.alerts.presenters import LOCAL, Presenter
-from cityops.alerts.vocab import SEVERITIES
+from cityops.alerts.vocab import SEVERITIES, STATES
 from cityops.kernel.orgs import Agency
-from cityops.kernel.permissions import Principal
+from cityops.kernel.permissions import Principal, scope_to_agencies
 from cityops.kernel.uow import UnitOfWork
 from cityops.web import i18n
 from cityops.web.deps import Ctx, Uow
@@ -97,6 +98,8 @@ def _charts(figures: stats.AlertStats, p: Presenter, names: dict[str, str]) -> d
                      "colors": [p.color(s) for s in reversed(SEVERITIES)]},
         "service": pairs(figures.by_service, p.service),
         "category": pairs(figures.by_category, p.category),
+        "status": {"labels": [p.state(s) for s in STATES],
+                   "values": [figures.by_status.get(s, 0) for s in STATES]},
         "agency": {"labels": [k for k, _n in by_agency], "values": [n for _k, n in by_agency],
                    "names": [names.get(k, k) for k, _n in by_agency]},
         "series": {"alerts": _("Alerts"), "tickets": _("Warning tickets sent"),
@@ -115,7 +118,8 @@ def stats_page(request: Request, uow: Uow, ctx: Ctx, principal: Reader,
                 "(%(on_time)s on time, %(late)s late).") % {
         "sent": p.num(t.sent), "checked": p.num(t.checked), "answered": p.num(t.answered),
         "on_time": p.num(t.answered_on_time), "late": p.num(t.answered_late)}
-    services = sorted(figures.by_service) if not params.service else [params.service]
+    services = sorted(uow.session.scalars(scope_to_agencies(
+        select(Alert.service).distinct(), principal, Alert.agency_id)))
     return render(request, "alerts/stats.html", figures=figures, p=p, params=params,
                   summary=summary, rows=ticket_rows(figures, names), services=services,
                   charts=_charts(figures, p, names))

@@ -55,6 +55,9 @@ class ServiceManifest:
     demo_loader: Callable[[Any], object] | None = None
     nav_path: str | None = None
     templates_dir: str | None = None
+    # A header badge for a signed-in user (the alert center's bell): (href, label msgid,
+    # count) or None; called with (session, principal).
+    header_badge: Callable[[Any, Any], tuple[str, str, int] | None] | None = None
     # Modules that define the service's tables, imported for migrations (Alembic metadata).
     model_modules: tuple[str, ...] = ()
 

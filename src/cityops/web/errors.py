@@ -22,6 +22,17 @@ def _json(status: int, message: str, **extra: object) -> JSONResponse:
     return JSONResponse({"detail": message, **extra}, status_code=status)
 
 
+def _answer(request: Request, status: int, message: str) -> Response:
+    """JSON for API clients; a translated page for people in a browser."""
+    if not _wants_html(request):
+        return _json(status, message)
+    from cityops.web import i18n
+    from cityops.web.templating import render
+
+    return render(request, "error.html", status_code=status, status=status,
+                  message=i18n.gettext(message))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotAuthenticated)
     async def _unauthenticated(request: Request, exc: NotAuthenticated) -> Response:
@@ -32,15 +43,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(PermissionDenied)
     async def _denied(request: Request, exc: PermissionDenied) -> Response:
-        return _json(403, str(exc) or "permission denied")
+        return _answer(request, 403, str(exc) or "permission denied")
 
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, exc: NotFound) -> Response:
-        return _json(404, str(exc) or "not found")
+        return _answer(request, 404, str(exc) or "not found")
 
     @app.exception_handler(Invalid)
     async def _invalid(request: Request, exc: Invalid) -> Response:
-        return _json(409 if isinstance(exc, Conflict) else 400, str(exc))
+        return _answer(request, 409 if isinstance(exc, Conflict) else 400, str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

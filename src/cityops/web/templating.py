@@ -26,6 +26,21 @@ def make_templates(extra_dirs: list[str]) -> Jinja2Templates:
     return templates
 
 
+def _header_badges(request: Request, ctx: Any, principal: Any) -> list[dict[str, Any]]:
+    if principal is None or principal.user_id is None:
+        return []
+    badges = []
+    with ctx.db.session() as session:
+        for manifest in ctx.registry:
+            if manifest.header_badge is None:
+                continue
+            badge = manifest.header_badge(session, principal)
+            if badge is not None:
+                href, label, count = badge
+                badges.append({"href": href, "label": i18n.gettext(label), "count": count})
+    return badges
+
+
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Any:
     state = request.state
     ctx = request.app.state.ctx
@@ -34,7 +49,9 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
         {"key": m.key, "title": m.title(language), "icon": m.icon, "path": m.nav_path}
         for m in ctx.registry if m.nav_path
     ]
+    badges = _header_badges(request, ctx, getattr(state, "principal", None))
     base = {
+        "header_badges": badges,
         "request": request,
         "user": getattr(state, "user", None),
         "principal": getattr(state, "principal", None),

@@ -269,6 +269,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_alerts_service'), ['service'], unique=False)
         batch_op.create_index(batch_op.f('ix_alerts_severity'), ['severity'], unique=False)
         batch_op.create_index('ix_alerts_status_raised', ['status', 'raised_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alerts_updated_at'), ['updated_at'], unique=False)
 
     op.create_table('incident_steps',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -395,6 +396,7 @@ def downgrade() -> None:
 
     op.drop_table('incident_steps')
     with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_alerts_updated_at'))
         batch_op.drop_index('ix_alerts_status_raised')
         batch_op.drop_index(batch_op.f('ix_alerts_severity'))
         batch_op.drop_index(batch_op.f('ix_alerts_service'))

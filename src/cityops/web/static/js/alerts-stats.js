@@ -20,11 +20,21 @@
     charts.push(chart);
   }
 
-  function bars(id, block, color, horizontal) {
-    const category = { type: "category", data: block.labels, axisLabel: { interval: 0, width: 150, overflow: "truncate" } };
+  function bars(id, block, color, horizontal, names, labelWidth) {
+    const width = labelWidth || 150;
+    // Horizontal bars get a fixed label column: measuring labels before the web font has
+    // loaded would otherwise cut long Vietnamese labels at the left edge.
+    const category = { type: "category", data: block.labels,
+      axisLabel: horizontal ? { interval: 0, width: width, overflow: "truncate" } : { rotate: 30, interval: 0 } };
     const value = { type: "value", axisLabel: { formatter: function (v) { return number.format(v); } } };
     draw(id, {
-      xAxis: horizontal ? value : Object.assign(category, { axisLabel: { rotate: 30, interval: 0 } }),
+      grid: horizontal ? { left: width + 15, right: 40, top: 10, bottom: 24, containLabel: false }
+        : { left: 8, right: 16, top: 30, bottom: 8, containLabel: true },
+      tooltip: { trigger: "axis", formatter: function (items) {
+        const i = items[0].dataIndex;
+        return (names ? names[i] : block.labels[i]) + ": " + number.format(items[0].value);
+      } },
+      xAxis: horizontal ? value : category,
       yAxis: horizontal ? Object.assign(category, { inverse: true }) : value,
       series: [{ type: "bar", data: block.values.map(function (v, i) {
         return { value: v, itemStyle: { color: (block.colors && block.colors[i]) || color } };
@@ -47,6 +57,8 @@
   bars("chart-severity", data.severity, "#1f4e79", false);
   bars("chart-service", data.service, "#1f4e79", true);
   bars("chart-category", data.category, "#3a7bd5", true);
-  bars("chart-agency", { labels: data.agency.labels, values: data.agency.values }, "#e8710a", true);
+  bars("chart-status", data.status, "#5b6675", false);
+  bars("chart-agency", { labels: data.agency.names, values: data.agency.values }, "#e8710a", true,
+       data.agency.labels.map(function (code, i) { return code + " — " + data.agency.names[i]; }), 300);
   window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
 })();
