@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from cityops.kernel.db import Base, UTCDateTime, utcnow
@@ -195,10 +195,12 @@ def principal_for_api_key(session: Session, raw_key: str) -> Principal | None:
     if key is None or key.revoked_at is not None:
         return None
     now = utcnow()
-    # Recorded at most once a minute: a write on every call would serialise SQLite readers.
+    # Recorded at most once a minute (a write on every call would serialise SQLite readers),
+    # in its own short transaction so the caller's unit of work is left untouched.
     if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
-        key.last_used_at = now
-        session.commit()
+        with Session(session.get_bind()) as side:
+            side.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+            side.commit()
     roles = frozenset({"integrator"})
     return Principal(
         label=f"apikey:{key.name}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from fastapi import APIRouter, Request, Response
@@ -18,6 +19,7 @@ from sqlalchemy import text
 from cityops import __version__
 from cityops.web.deps import Ctx
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 
 
@@ -55,8 +57,10 @@ def readyz(ctx: Ctx) -> JSONResponse:
     try:
         with ctx.db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-    except Exception as exc:  # any driver error means "not ready"
-        return JSONResponse({"status": "unavailable", "database": str(exc)[:200]},
+    except Exception:  # any driver error means "not ready"
+        # The driver's message names hosts and ports: log it, don't show it to anonymous callers.
+        log.exception("readiness check: database unreachable")
+        return JSONResponse({"status": "unavailable", "database": "unreachable"},
                             status_code=503)
     return JSONResponse({"status": "ready", "database": "ok"})
 
