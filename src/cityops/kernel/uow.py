@@ -43,7 +43,8 @@ class UnitOfWork:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self.session.rollback()
+        # close() rolls back whatever was not committed without expiring loaded objects, so
+        # an error page can still show who is signed in.
         self.session.close()
 
     def emit(self, name: str, **payload: object) -> None:

@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -71,7 +72,7 @@ def create_app(ctx: AppContext | None = None, *, run_scheduler: bool = False) ->
             scheduler.stop()
 
     app = FastAPI(title="CityOps API", version=__version__, lifespan=lifespan,
-                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+                  docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
     app.state.ctx = ctx
     app.state.metrics = health.HttpMetrics()
     app.state.templates = make_templates(
@@ -92,6 +93,15 @@ def create_app(ctx: AppContext | None = None, *, run_scheduler: bool = False) ->
         for factory in (manifest.api_routers, manifest.view_routers):
             for router in (factory() if factory else ()):
                 app.include_router(router)
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        # Served from vendored files: the IOC network may have no internet access.
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "", title="CityOps API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png")
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
