@@ -25,11 +25,11 @@ run: install
 	$(BIN)/cityops serve --port $(CITYOPS_PORT)
 
 test: install-test
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench/*.py)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-test
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench/*.py)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache build src/*.egg-info
