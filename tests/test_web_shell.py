@@ -45,3 +45,26 @@ def test_browser_gets_a_translated_error_page(client: TestClient) -> None:
     page = client.get("/admin", headers={"Accept": "text/html"})
     assert page.status_code == 403
     assert "Không có quyền truy cập" in page.text
+
+
+def test_tile_numbers_follow_the_reader_language() -> None:
+    from cityops.web.views.overview import format_tile_value
+
+    assert format_tile_value((1195, 1200), "vi") == "1.195 / 1.200"
+    assert format_tile_value((1195, 1200), "en") == "1,195 / 1,200"
+    assert format_tile_value(16, "vi") == "16"
+    assert format_tile_value("—", "en") == "—"
+
+
+def test_overview_shows_the_services_tiles(client: TestClient) -> None:
+    from conftest import DEMO_PASSWORD
+
+    login = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
+    assert token is not None
+    client.post("/login", data={"username": "operator", "password": DEMO_PASSWORD,
+                                "csrf_token": token.group(1), "next": "/overview"})
+    page = client.get("/overview")
+    assert page.status_code == 200
+    assert "Phiếu cảnh báo đã kiểm tra / đã gửi" in page.text
+    assert re.search(r"<strong>\d[\d.]* / \d[\d.]*</strong>", page.text)

@@ -16,15 +16,16 @@ WORKERS = frozenset({"admin", "operator", "officer", "soc_analyst"})
 
 
 def _api() -> Iterable[APIRouter]:
-    from cityops.alerts import api
+    from cityops.alerts import api, notifications_api
 
-    return (api.router, api.cap_router)
+    return (api.router, api.cap_router, notifications_api.router)
 
 
 def _views() -> Iterable[APIRouter]:
-    from cityops.alerts import views
+    from cityops.alerts import notifications_views, views
 
-    return (views.router,)
+    # First: /alerts/webhooks and /alerts/deliveries would otherwise match /alerts/{alert_id}.
+    return (notifications_views.router, views.router)
 
 
 def _active_count(ctx: Any) -> int:
@@ -36,7 +37,7 @@ def _active_count(ctx: Any) -> int:
                               .where(Alert.status.in_(ACTIVE_STATES))) or 0
 
 
-def _tickets_summary(ctx: Any) -> str:
+def _tickets_summary(ctx: Any) -> tuple[int, int]:
     from cityops.alerts.models import Alert
 
     with ctx.db.session() as session:
@@ -44,7 +45,7 @@ def _tickets_summary(ctx: Any) -> str:
                               .where(Alert.is_ticket.is_(True))) or 0
         checked = session.scalar(select(func.count()).select_from(Alert).where(
             Alert.is_ticket.is_(True), Alert.ticket_checked_at.is_not(None))) or 0
-    return f"{checked:,} / {sent:,}"
+    return checked, sent
 
 
 def _escalation(ctx: Any) -> object:
@@ -85,6 +86,10 @@ manifest = ServiceManifest(
         "alerts.triage": frozenset({"admin", "operator"}),
         "alerts.silence": frozenset({"admin", "operator"}),
         "incidents.manage": frozenset({"admin", "operator"}),
+        # Officers manage their own agency's endpoints and see its deliveries only.
+        "alerts.webhooks.manage": frozenset({"admin", "operator", "officer"}),
+        "alerts.deliveries.read": ALL_STAFF,
+        "alerts.deliveries.retry": frozenset({"admin", "operator", "officer"}),
     },
     jobs=(
         JobSpec("alerts.escalation", 60, _escalation),

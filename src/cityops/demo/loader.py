@@ -116,6 +116,10 @@ DEMO_STAFF = (
 )
 
 
+# Officers worth naming when the demo is loaded: a department, a ward, the traffic police.
+SAMPLE_OFFICERS = ("so-nnmt", "ubnd-24133", "ca-pc08")
+
+
 def officer_username(agency_code: str) -> str:
     return agency_code.lower()
 
@@ -145,7 +149,8 @@ def load_users(session: Session, password: str, report: DemoReport,
         user.set_roles(roles)
         session.add(user)
         report.count("users")
-    for username, _, roles, agency in wanted[: len(DEMO_STAFF) + 3]:
+    samples = [w for w in wanted if w[0] in SAMPLE_OFFICERS]
+    for username, _, roles, agency in wanted[: len(DEMO_STAFF)] + samples:
         where = agency.code if agency else ""
         report.users.append((username, f"{'/'.join(sorted(roles))} — {where}"))
     session.flush()
@@ -171,7 +176,11 @@ def load_demo(ctx: AppContext, progress: Progress | None = None) -> DemoReport:
         uow.commit()
     for manifest in ctx.registry:
         if manifest.demo_loader is not None:
-            manifest.demo_loader(ctx)
+            result = manifest.demo_loader(ctx)
+            if isinstance(result, dict):
+                for what, n in result.items():
+                    if isinstance(n, int) and n:
+                        report.count(f"{manifest.key} {what}", n)
         if progress:
             progress(manifest.key, 1)
     return report
