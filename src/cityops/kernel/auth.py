@@ -194,13 +194,6 @@ def principal_for_api_key(session: Session, raw_key: str) -> Principal | None:
     key = next((k for k in candidates if hmac.compare_digest(k.key_hash, digest)), None)
     if key is None or key.revoked_at is not None:
         return None
-    now = utcnow()
-    # Recorded at most once a minute (a write on every call would serialise SQLite readers),
-    # in its own short transaction so the caller's unit of work is left untouched.
-    if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
-        with Session(session.get_bind()) as side:
-            side.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
-            side.commit()
     roles = frozenset({"integrator"})
     return Principal(
         label=f"apikey:{key.name}",
@@ -209,7 +202,26 @@ def principal_for_api_key(session: Session, raw_key: str) -> Principal | None:
         agency_id=key.agency_id,
         agency_scope=frozenset(agency_subtree_ids(session, key.agency_id)),
         api_key_id=key.id,
+        extra={"api_key_last_used_at": key.last_used_at},
     )
+
+
+def record_api_key_use(session: Session, principal: Principal,
+                       now: datetime | None = None) -> None:
+    """Note when an integrator key was last used, at most once a minute, and commit.
+
+    Give it a session of its own, not a unit of work's; it writes rarely because on SQLite
+    every write takes the database's single write lock.
+    """
+    if principal.api_key_id is None:
+        return
+    now = now or utcnow()
+    last = principal.extra.get("api_key_last_used_at")
+    if last is not None and now - last < timedelta(minutes=1):
+        return
+    session.execute(update(ApiKey).where(ApiKey.id == principal.api_key_id)
+                    .values(last_used_at=now))
+    session.commit()
 
 
 # -- bearer tokens ---------------------------------------------------------------------------

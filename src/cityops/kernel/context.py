@@ -28,7 +28,8 @@ class AppContext:
         self.tokens = TokenSigner(self.settings.secret_key,
                                   self.settings.token_ttl_minutes * 60)
 
-    def uow(self, principal: Principal | None = None, client_addr: str = "") -> UnitOfWork:
+    def uow(self, principal: Principal | None = None, client_addr: str = "",
+            write: bool = True) -> UnitOfWork:
         # base_url lets engines build absolute links (e-mails, webhooks) inside a transaction.
         return UnitOfWork(self.db, self.bus, principal, client_addr,
-                          info={"base_url": self.settings.base_url})
+                          info={"base_url": self.settings.base_url}, write=write)

@@ -7,7 +7,7 @@ from types import TracebackType
 from sqlalchemy.orm import Session
 
 from cityops.kernel.audit import AuditContext, set_audit_context
-from cityops.kernel.db import Database
+from cityops.kernel.db import IMMEDIATE, Database
 from cityops.kernel.events import DomainEvent, EventBus
 from cityops.kernel.permissions import SYSTEM, Principal
 
@@ -22,8 +22,9 @@ class UnitOfWork:
 
     def __init__(self, db: Database, bus: EventBus | None = None,
                  principal: Principal | None = None, client_addr: str = "",
-                 info: dict[str, object] | None = None) -> None:
+                 info: dict[str, object] | None = None, write: bool = True) -> None:
         self._db = db
+        self._write = write
         self._info = info or {}
         self._bus = bus
         self.principal = principal or SYSTEM
@@ -32,7 +33,13 @@ class UnitOfWork:
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
-        self.session = self._db.sessions()
+        if self._write and self._db.engine.dialect.name == "sqlite":
+            # The transaction starts (BEGIN IMMEDIATE) at the first statement, not here, so
+            # that work done before it in other sessions (an API key's last use) can commit.
+            engine = self._db.engine.execution_options(**{IMMEDIATE: True})
+            self.session = self._db.sessions(bind=engine)
+        else:
+            self.session = self._db.sessions()
         self.session.info.update(self._info)
         set_audit_context(self.session, AuditContext(
             actor=self.principal.label,

@@ -9,7 +9,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from cityops.kernel.audit import AuditContext, set_audit_context
-from cityops.kernel.auth import User, principal_for_api_key, principal_for_user
+from cityops.kernel.auth import (
+    User,
+    principal_for_api_key,
+    principal_for_user,
+    record_api_key_use,
+)
 from cityops.kernel.context import AppContext
 from cityops.kernel.permissions import NotAuthenticated, PermissionDenied, Principal, authorize
 from cityops.kernel.uow import UnitOfWork
@@ -31,7 +36,9 @@ def client_addr(request: Request) -> str:
 
 
 def get_uow(request: Request, ctx: Ctx) -> Iterator[UnitOfWork]:
-    with ctx.uow(client_addr=client_addr(request)) as uow:
+    # Safe methods only read; the others take SQLite's write lock up front (see kernel.db).
+    with ctx.uow(client_addr=client_addr(request),
+                 write=request.method not in SAFE_METHODS) as uow:
         yield uow
 
 
@@ -67,9 +74,13 @@ def optional_principal(request: Request, uow: Uow, ctx: Ctx) -> Principal | None
     api_key = request.headers.get("X-API-Key")
     authorization = request.headers.get("Authorization", "")
     if api_key:
-        principal = principal_for_api_key(uow.session, api_key)
-        if principal is None:
-            raise NotAuthenticated("invalid or revoked API key")
+        # Its own short session: noting the key's use writes, and must not wait on (or be
+        # blocked by) the request's own transaction.
+        with ctx.db.sessions() as auth_session:
+            principal = principal_for_api_key(auth_session, api_key)
+            if principal is None:
+                raise NotAuthenticated("invalid or revoked API key")
+            record_api_key_use(auth_session, principal)
     elif authorization.lower().startswith("bearer "):
         user = ctx.tokens.resolve(uow.session, authorization[7:].strip())
         if user is None:
