@@ -8,6 +8,7 @@ so both engines run the very same tests.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -166,3 +167,29 @@ def auth_headers(client: TestClient) -> Callable[[str], dict[str, str]]:
         return cache[username]
 
     return get
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page's forms carry."""
+    found = CSRF_FIELD.search(html)
+    assert found, "the page has no CSRF field"
+    return found.group(1)
+
+
+def browser_login(client: TestClient, username: str, password: str = DEMO_PASSWORD,
+                  next_path: str = "/overview") -> None:
+    """Sign in through the login form as a browser would, and land on ``next_path``."""
+    form = client.get("/login")
+    response = client.post("/login", data={"username": username, "password": password,
+                                           "next": next_path, "csrf_token": csrf_of(form.text)})
+    assert response.status_code == 200 and response.url.path == next_path, response.text
+
+
+def post_form(client: TestClient, form_page: str, action: str,
+              data: dict[str, object]):  # type: ignore[no-untyped-def]
+    """Open the page holding the form, then post it with that page's CSRF token."""
+    token = csrf_of(client.get(form_page).text)
+    return client.post(action, data={**data, "csrf_token": token}, follow_redirects=False)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import pytest
-from conftest import DEMO_PASSWORD
+from conftest import DEMO_PASSWORD, browser_login, csrf_of, post_form
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -17,24 +16,8 @@ from cityops.kernel.context import AppContext
 from cityops.kernel.orgs import Agency, Area, agency_by_code, area_by_code
 
 
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "the page has no CSRF field"
-    return found.group(1)
-
-
 def login(client: TestClient, username: str, password: str = DEMO_PASSWORD) -> None:
-    form = client.get("/login")
-    response = client.post("/login", data={"username": username, "password": password,
-                                           "next": "/overview", "csrf_token": csrf_of(form.text)})
-    assert response.status_code == 200 and response.url.path == "/overview", response.text
-
-
-def post_form(client: TestClient, form_page: str, action: str,
-              data: dict[str, object]) -> object:
-    """Open the page holding the form, then post it with the page's CSRF token."""
-    token = csrf_of(client.get(form_page).text)
-    return client.post(action, data={**data, "csrf_token": token}, follow_redirects=False)
+    browser_login(client, username, password)
 
 
 def agency_id(ctx: AppContext, code: str) -> int:

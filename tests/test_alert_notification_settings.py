@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 from alert_helpers import WebhookReceiver
-from conftest import DEMO_PASSWORD
+from conftest import browser_login, post_form
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -325,22 +324,8 @@ def test_retry_refuses_a_deactivated_endpoint(client: TestClient, auth_headers: 
 
 # -- pages ------------------------------------------------------------------------------------
 
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "no CSRF field on the page"
-    return found.group(1)
-
-
 def login(client: TestClient, username: str) -> None:
-    form = client.get("/login")
-    response = client.post("/login", data={"username": username, "password": DEMO_PASSWORD,
-                                           "next": "/alerts", "csrf_token": csrf_of(form.text)})
-    assert response.status_code == 200, response.text
-
-
-def post_form(client: TestClient, page: str, action: str, data: dict[str, object]):  # type: ignore[no-untyped-def]
-    token = csrf_of(client.get(page).text)
-    return client.post(action, data={**data, "csrf_token": token}, follow_redirects=False)
+    browser_login(client, username, next_path="/alerts")
 
 
 def test_settings_page_saves_ones_preferences(client: TestClient, ctx: AppContext) -> None:

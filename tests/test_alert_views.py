@@ -7,7 +7,7 @@ import io
 import re
 
 import pytest
-from conftest import DEMO_PASSWORD
+from conftest import browser_login, csrf_of, post_form
 from fastapi.testclient import TestClient
 from sqlalchemy import func, or_, select
 
@@ -18,23 +18,8 @@ from cityops.kernel.orgs import Agency
 ROW_ID = re.compile(r'id="alert-row-(\d+)"')
 
 
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "no CSRF field on the page"
-    return found.group(1)
-
-
 def login(client: TestClient, username: str) -> None:
-    form = client.get("/login")
-    response = client.post("/login", data={"username": username, "password": DEMO_PASSWORD,
-                                           "next": "/alerts", "csrf_token": csrf_of(form.text)})
-    assert response.status_code == 200 and response.url.path == "/alerts", response.text
-
-
-def post_form(client: TestClient, page: str, action: str, data: dict[str, object]):  # type: ignore[no-untyped-def]
-    """Open the page that holds the form, then post it with that page's CSRF token."""
-    token = csrf_of(client.get(page).text)
-    return client.post(action, data={**data, "csrf_token": token}, follow_redirects=False)
+    browser_login(client, username, next_path="/alerts")
 
 
 def alert_id(ctx: AppContext, dedupe_key: str) -> int:

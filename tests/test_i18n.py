@@ -14,6 +14,7 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
+from conftest import csrf_of
 from fastapi.testclient import TestClient
 
 import cityops
@@ -99,12 +100,6 @@ def test_placeholders_match(language: str) -> None:
             assert form.count("%") == reference.count("%"), f"{language}: {reference!r}"
 
 
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "no CSRF field on the page"
-    return found.group(1)
-
-
 def test_login_page_is_vietnamese_by_default_then_english(client: TestClient) -> None:
     page = client.get("/login")
     assert page.status_code == 200
@@ -112,7 +107,7 @@ def test_login_page_is_vietnamese_by_default_then_english(client: TestClient) ->
     assert "Đăng nhập" in page.text and "Tên đăng nhập" in page.text
 
     switched = client.post("/lang", data={"language": "en", "next": "/login",
-                                          "csrf_token": _csrf(page.text)})
+                                          "csrf_token": csrf_of(page.text)})
     assert switched.status_code == 200 and switched.url.path == "/login"
     assert '<html lang="en">' in switched.text
     assert "Sign in" in switched.text and "Đăng nhập" not in switched.text
@@ -121,6 +116,6 @@ def test_login_page_is_vietnamese_by_default_then_english(client: TestClient) ->
 def test_login_error_is_translated(client: TestClient) -> None:
     page = client.get("/login")
     refused = client.post("/login", data={"username": "admin", "password": "not-the-password",
-                                          "csrf_token": _csrf(page.text)})
+                                          "csrf_token": csrf_of(page.text)})
     assert refused.status_code == 401
     assert "Sai tên đăng nhập hoặc mật khẩu" in refused.text

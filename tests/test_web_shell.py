@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from conftest import browser_login
 from fastapi.testclient import TestClient
 
 EXTERNAL = re.compile(r"""(?:src|href)=["'](?:https?:)?//""")
@@ -34,14 +35,7 @@ def test_login_page_loads_nothing_from_the_web(client: TestClient) -> None:
 
 
 def test_browser_gets_a_translated_error_page(client: TestClient) -> None:
-    client.post("/login", data={})  # sets up nothing; just ensure a session cookie exists
-    login = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
-    assert token is not None
-    from conftest import DEMO_PASSWORD
-
-    client.post("/login", data={"username": "so-yt", "password": DEMO_PASSWORD,
-                                "csrf_token": token.group(1), "next": "/overview"})
+    browser_login(client, "so-yt")
     page = client.get("/admin", headers={"Accept": "text/html"})
     assert page.status_code == 403
     assert "Không có quyền truy cập" in page.text
@@ -57,13 +51,7 @@ def test_tile_numbers_follow_the_reader_language() -> None:
 
 
 def test_overview_shows_the_services_tiles(client: TestClient) -> None:
-    from conftest import DEMO_PASSWORD
-
-    login = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
-    assert token is not None
-    client.post("/login", data={"username": "operator", "password": DEMO_PASSWORD,
-                                "csrf_token": token.group(1), "next": "/overview"})
+    browser_login(client, "operator")
     page = client.get("/overview")
     assert page.status_code == 200
     assert "Phiếu cảnh báo đã kiểm tra / đã gửi" in page.text
