@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Response, UploadFile
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import AwareDatetime
 from sqlalchemy import select
 
-from cityops.alerts import cap, incidents, service, stats
+from cityops.alerts import attachments, cap, incidents, service, stats
 from cityops.alerts.models import Alert, Silence
 from cityops.alerts.queries import AlertFilter, alert_detail, alert_out, alert_query
 from cityops.alerts.schemas import (
@@ -163,6 +163,43 @@ def answer_ticket(alert_id: int, body: TicketAnswerIn, uow: Uow, ctx: Ctx,
                                   now=ctx.clock())
     uow.commit()
     return alert_out(uow.session, alert)
+
+
+@router.post("/alerts/{alert_id}/ticket/answer-with-file", response_model=AlertOut,
+             responses={413: {"description": "the file is larger than 10 MB"}})
+def answer_ticket_with_file(
+        alert_id: int, uow: Uow, ctx: Ctx, _: CurrentPrincipal,
+        response: Annotated[str, Form(min_length=1, max_length=8000)],
+        file: Annotated[UploadFile, File(description="PDF, PNG, JPEG, DOCX or XLSX, ≤ 10 MB")],
+        attachment: Annotated[str, Form(max_length=300)] = "") -> AlertOut:
+    """Answer a warning ticket with its scanned document (multipart/form-data)."""
+    # Refuse before storing: a denied or repeated answer must not leave a file behind.
+    service.answerable_ticket(uow, alert_id)
+    if not response.strip():
+        raise Invalid("the answer to a warning ticket needs a response text")
+    try:
+        data = attachments.read_upload(file.file)
+    except attachments.FileTooLarge as exc:
+        raise HTTPException(413, str(exc)) from None
+    media_dir = ctx.settings.media_dir
+    stored = attachments.store_attachment(media_dir, file.filename or "", data)
+    try:
+        alert = service.answer_ticket(uow, alert_id, response, attachment.strip(),
+                                      now=ctx.clock(), file=stored)
+        uow.commit()
+    except BaseException:
+        attachments.discard(media_dir, stored)
+        raise
+    return alert_out(uow.session, alert)
+
+
+@router.get("/alerts/{alert_id}/ticket/file", response_class=FileResponse,
+            responses={200: {"description": "the attached file", "content": {
+                "application/octet-stream": {}}}})
+def ticket_file(alert_id: int, uow: Uow, ctx: Ctx, _: CurrentPrincipal) -> FileResponse:
+    alert = service.visible_alert(uow, alert_id)
+    return attachments.download(ctx.settings.media_dir, alert.ticket_file_path,
+                                alert.ticket_file_name, alert.ticket_file_type)
 
 
 def _incident_out(uow: Uow, incident: incidents.Incident) -> IncidentOut:

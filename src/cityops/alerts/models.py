@@ -76,7 +76,14 @@ class Alert(Base):
     ticket_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ticket_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ticket_response: Mapped[str] = mapped_column(Text, default="")
+    # A cited document ("Công văn số 123/SYT") or link; the scanned file, if any, is below.
     ticket_attachment: Mapped[str] = mapped_column(String(300), default="")
+    # Relative to Settings.media_dir; the name is only a download label (see attachments).
+    ticket_file_path: Mapped[str] = mapped_column(String(300), default="")
+    ticket_file_name: Mapped[str] = mapped_column(String(120), default="")
+    ticket_file_type: Mapped[str] = mapped_column(String(80), default="")
+    ticket_file_size: Mapped[int] = mapped_column(default=0)
+    ticket_file_sha256: Mapped[str] = mapped_column(String(64), default="")
 
     agency: Mapped[Agency | None] = relationship()
     area: Mapped[Area | None] = relationship()

@@ -10,7 +10,7 @@ from sqlalchemy import Select, case, or_, select
 from sqlalchemy.orm import selectinload
 
 from cityops.alerts.models import Alert
-from cityops.alerts.schemas import AlertDetail, AlertOut, EventOut
+from cityops.alerts.schemas import AlertDetail, AlertOut, EventOut, TicketFileOut
 from cityops.alerts.vocab import SEVERITY_RANK, allowed_targets
 from cityops.kernel.auth import User
 from cityops.kernel.orgs import Agency, Area
@@ -109,6 +109,11 @@ def alert_detail(session: Any, alert: Alert) -> AlertDetail:
     return AlertDetail(
         **base, description=alert.description, description_en=alert.description_en,
         links=list(alert.links or []), ticket_response=alert.ticket_response,
+        ticket_attachment=alert.ticket_attachment,
+        ticket_file=TicketFileOut(
+            name=alert.ticket_file_name, content_type=alert.ticket_file_type,
+            size=alert.ticket_file_size, sha256=alert.ticket_file_sha256,
+            url=f"/api/v1/alerts/{alert.id}/ticket/file") if alert.ticket_file_path else None,
         allowed_transitions=allowed_targets(alert.status),
         timeline=[EventOut(at=e.at, kind=e.kind, actor=e.actor, from_state=e.from_state,
                            to_state=e.to_state, text=e.text, data=e.data or {})

@@ -113,11 +113,21 @@ class AlertOut(BaseModel):
     ticket_answered_at: datetime | None
 
 
+class TicketFileOut(BaseModel):
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    url: str
+
+
 class AlertDetail(AlertOut):
     description: str
     description_en: str
     links: list[dict[str, Any]]
     ticket_response: str
+    ticket_attachment: str = ""
+    ticket_file: TicketFileOut | None = None
     allowed_transitions: list[str]
     timeline: list[EventOut]
 

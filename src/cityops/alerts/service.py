@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityops.alerts import escalation, notifications
+from cityops.alerts.attachments import StoredFile
 from cityops.alerts.models import Alert, AlertEvent, Silence
 from cityops.alerts.sla import deadline, policy_for
 from cityops.alerts.vocab import (
@@ -328,26 +329,43 @@ def check_ticket(uow: UnitOfWork, alert_id: int, *, now: datetime) -> Alert:
     return alert
 
 
-def answer_ticket(uow: UnitOfWork, alert_id: int, response: str, attachment: str = "", *,
-                  now: datetime) -> Alert:
-    response = response.strip()
-    if not response:
-        raise AlertError("the answer to a warning ticket needs a response text")
+def answerable_ticket(uow: UnitOfWork, alert_id: int) -> Alert:
+    """The ticket, if this principal may answer it now; raises otherwise.
+
+    Called before an attached file is stored, so a refused answer leaves no file behind.
+    """
     alert = visible_alert(uow, alert_id, "alerts.work")
     if not alert.is_ticket:
         raise AlertError("this alert is not a warning ticket")
     if alert.ticket_answered_at is not None:
         raise AlertConflict("this warning ticket has already been answered")
+    return alert
+
+
+def answer_ticket(uow: UnitOfWork, alert_id: int, response: str, attachment: str = "", *,
+                  now: datetime, file: StoredFile | None = None) -> Alert:
+    response = response.strip()
+    if not response:
+        raise AlertError("the answer to a warning ticket needs a response text")
+    alert = answerable_ticket(uow, alert_id)
     check_ticket(uow, alert_id, now=now)
     alert.ticket_answered_at = now
     alert.ticket_response = response
     alert.ticket_attachment = attachment
+    data: dict[str, Any] = {"answered": True, "attachment": attachment,
+                            "on_time": alert.ticket_due_at is None or now <= alert.ticket_due_at}
+    if file is not None:
+        alert.ticket_file_path = file.path
+        alert.ticket_file_name = file.name
+        alert.ticket_file_type = file.content_type
+        alert.ticket_file_size = file.size
+        alert.ticket_file_sha256 = file.sha256
+        # The digest in the timeline lets an auditor show the stored file is the one sent.
+        data["file"] = {"name": file.name, "size": file.size, "sha256": file.sha256}
     previous = alert.status
     if alert.status in ACTIVE_STATES:
         _set_state(alert, "resolved", now)
     _event(alert, "ticket", uow.principal.label, now, text=response, from_state=previous,
-           to_state=alert.status, data={"answered": True, "attachment": attachment,
-                                        "on_time": alert.ticket_due_at is None
-                                        or now <= alert.ticket_due_at})
+           to_state=alert.status, data=data)
     uow.emit("alert.transitioned", alert_id=alert.id, to=alert.status)
     return alert

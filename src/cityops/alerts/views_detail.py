@@ -1,5 +1,8 @@
 """One alert's page and the forms that work on it (transition, comment, assign, ticket, SOP).
 
+The ticket answer form is multipart: it may carry the scanned reply, served back at
+``/alerts/{id}/ticket/file``.
+
 Each form posts to its own route and, when it works, redirects back to the page with a
 flash message. A refusal re-renders the page with the message and a 4xx status, so the
 forms work without JavaScript. Work goes through the service layer in the request's unit
@@ -12,11 +15,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
+from starlette.datastructures import UploadFile as ReceivedFile
 
-from cityops.alerts import incidents, service
+from cityops.alerts import attachments, incidents, service
+from cityops.alerts.attachments import StoredFile
 from cityops.alerts.models import Incident
 from cityops.alerts.presenters import Presenter
 from cityops.alerts.vocab import CAP_CATEGORIES, allowed_targets
@@ -105,11 +110,16 @@ def render_detail(request: Request, uow: UnitOfWork, ctx: Any, principal: Princi
 
 
 def _act(request: Request, uow: UnitOfWork, ctx: Any, principal: Principal, alert_id: int,
-         action: Callable[[datetime], str], form: dict[str, str] | None = None) -> Response:
+         action: Callable[[datetime], str], form: dict[str, str] | None = None,
+         on_failure: Callable[[], None] | None = None) -> Response:
     try:
         message = action(ctx.clock())
         uow.commit()
-    except (Invalid, PermissionDenied, NotFound) as exc:
+    except BaseException as exc:
+        if on_failure is not None:  # e.g. remove a file stored for an answer not saved
+            on_failure()
+        if not isinstance(exc, Invalid | PermissionDenied | NotFound):
+            raise
         uow.session.rollback()
         return render_detail(request, uow, ctx, principal, alert_id, error=_message(exc),
                              status=_status(exc), form=form)
@@ -188,16 +198,45 @@ def post_ticket_check(request: Request, uow: Uow, ctx: Ctx, principal: Reader,
 @router.post("/alerts/{alert_id}/ticket/answer", dependencies=CSRF)
 def post_ticket_answer(request: Request, uow: Uow, ctx: Ctx, principal: Reader,
                        alert_id: int, response: Annotated[str, Form()] = "",
-                       attachment: Annotated[str, Form()] = "") -> Response:
+                       attachment: Annotated[str, Form()] = "",
+                       file: Annotated[UploadFile | str | None, File()] = None) -> Response:
+    stored: list[StoredFile] = []
+    media_dir = ctx.settings.media_dir
+
     def action(now: datetime) -> str:
         body = _text(response, _("Write the answer to the warning ticket first."))
         if len(attachment) > 300:
             raise Refused(_("The attachment reference may have at most 300 characters."))
-        service.answer_ticket(uow, alert_id, body, attachment.strip(), now=now)
+        # Checked before the file is stored, so a refused answer leaves no file behind.
+        service.answerable_ticket(uow, alert_id)
+        # FastAPI hands over Starlette's UploadFile; a form sent without choosing a file
+        # carries an empty part with no name.
+        if isinstance(file, ReceivedFile) and file.filename:
+            try:
+                data = attachments.read_upload(file.file)
+                stored.append(attachments.store_attachment(media_dir, file.filename, data))
+            except attachments.FileRefused as exc:
+                raise Refused(_("Only PDF, PNG, JPEG, DOCX or XLSX files up to 10 MB are "
+                                "accepted."),
+                              413 if isinstance(exc, attachments.FileTooLarge) else 400) \
+                    from None
+        service.answer_ticket(uow, alert_id, body, attachment.strip(), now=now,
+                              file=stored[0] if stored else None)
         return _("Answer to the warning ticket sent.")
 
+    def forget_file() -> None:
+        for item in stored:
+            attachments.discard(media_dir, item)
+
     return _act(request, uow, ctx, principal, alert_id, action,
-                {"response": response, "attachment": attachment})
+                {"response": response, "attachment": attachment}, forget_file)
+
+
+@router.get("/alerts/{alert_id}/ticket/file")
+def ticket_file(uow: Uow, ctx: Ctx, principal: Reader, alert_id: int) -> Response:
+    alert = service.visible_alert(uow, alert_id)
+    return attachments.download(ctx.settings.media_dir, alert.ticket_file_path,
+                                alert.ticket_file_name, alert.ticket_file_type)
 
 
 @router.post("/alerts/{alert_id}/incident", dependencies=CSRF)
