@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from cityops.alerts import incidents, service
+from cityops.alerts import incidents, service, tickets
 from cityops.alerts.manifest import manifest as alerts_manifest
 from cityops.alerts.models import Alert, AlertEvent, Incident, Silence
 from cityops.alerts.notifications import InAppNotification
@@ -414,15 +414,15 @@ def test_ticket_check_then_answer(demo_ctx: AppContext, answered_at: datetime,
     ticket = new_ticket(demo_ctx)
     officer = principal_of(demo_ctx, "so-nnmt")
     checked_at = NOW + timedelta(hours=1)
-    run(demo_ctx, officer, service.check_ticket, ticket, now=checked_at)
+    run(demo_ctx, officer, tickets.check_ticket, ticket, now=checked_at)
     alert = load(demo_ctx, ticket)
     assert (alert.status, alert.ticket_checked_at, alert.acknowledged_at) == \
         ("acknowledged", checked_at, checked_at)
     # Checking again changes nothing.
-    run(demo_ctx, officer, service.check_ticket, ticket, now=checked_at + timedelta(hours=1))
+    run(demo_ctx, officer, tickets.check_ticket, ticket, now=checked_at + timedelta(hours=1))
     assert load(demo_ctx, ticket).ticket_checked_at == checked_at
 
-    run(demo_ctx, officer, service.answer_ticket, ticket, " Đã xử lý xong 4 hồ sơ ",
+    run(demo_ctx, officer, tickets.answer_ticket, ticket, " Đã xử lý xong 4 hồ sơ ",
         "cv-123.pdf", now=answered_at)
     alert = load(demo_ctx, ticket)
     assert alert.status == "resolved"
@@ -434,12 +434,12 @@ def test_ticket_check_then_answer(demo_ctx: AppContext, answered_at: datetime,
     assert answer.data["on_time"] is on_time
 
     with pytest.raises(AlertConflict, match="already been answered"):
-        run(demo_ctx, officer, service.answer_ticket, ticket, "lần hai", now=answered_at)
+        run(demo_ctx, officer, tickets.answer_ticket, ticket, "lần hai", now=answered_at)
 
 
 def test_answering_a_ticket_unchecked_checks_it_too(demo_ctx: AppContext) -> None:
     ticket = new_ticket(demo_ctx)
-    run(demo_ctx, principal_of(demo_ctx, "so-nnmt"), service.answer_ticket, ticket, "Xong",
+    run(demo_ctx, principal_of(demo_ctx, "so-nnmt"), tickets.answer_ticket, ticket, "Xong",
         now=NOW + timedelta(hours=2))
     alert = load(demo_ctx, ticket)
     assert alert.ticket_checked_at == alert.ticket_answered_at == NOW + timedelta(hours=2)
@@ -450,16 +450,16 @@ def test_ticket_rules(demo_ctx: AppContext) -> None:
     plain = new_alert(demo_ctx)
     officer = principal_of(demo_ctx, "so-nnmt")
     with pytest.raises(AlertError, match="response"):
-        run(demo_ctx, officer, service.answer_ticket, ticket, "  ", now=NOW)
+        run(demo_ctx, officer, tickets.answer_ticket, ticket, "  ", now=NOW)
     with pytest.raises(AlertError, match="not a warning ticket"):
-        run(demo_ctx, officer, service.check_ticket, plain, now=NOW)
+        run(demo_ctx, officer, tickets.check_ticket, plain, now=NOW)
     with pytest.raises(AlertError, match="not a warning ticket"):
-        run(demo_ctx, officer, service.answer_ticket, plain, "Xong", now=NOW)
+        run(demo_ctx, officer, tickets.answer_ticket, plain, "Xong", now=NOW)
     foreign = principal_of(demo_ctx, "so-yt")
     with pytest.raises(PermissionDenied):
-        run(demo_ctx, foreign, service.check_ticket, ticket, now=NOW)
+        run(demo_ctx, foreign, tickets.check_ticket, ticket, now=NOW)
     with pytest.raises(PermissionDenied):
-        run(demo_ctx, foreign, service.answer_ticket, ticket, "Xong", now=NOW)
+        run(demo_ctx, foreign, tickets.answer_ticket, ticket, "Xong", now=NOW)
     alert = load(demo_ctx, ticket)
     assert alert.ticket_checked_at is None and alert.ticket_answered_at is None
 

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import AwareDatetime
 from sqlalchemy import select
 
-from cityops.alerts import attachments, cap, incidents, service, stats
+from cityops.alerts import attachments, cap, incidents, service, stats, tickets
 from cityops.alerts.models import Alert, Silence
 from cityops.alerts.queries import AlertFilter, alert_detail, alert_out, alert_query
 from cityops.alerts.schemas import (
@@ -151,7 +151,7 @@ def assign(alert_id: int, body: AssignIn, uow: Uow, ctx: Ctx, _: CurrentPrincipa
 
 @router.post("/alerts/{alert_id}/ticket/check", response_model=AlertOut)
 def check_ticket(alert_id: int, uow: Uow, ctx: Ctx, _: CurrentPrincipal) -> AlertOut:
-    alert = service.check_ticket(uow, alert_id, now=ctx.clock())
+    alert = tickets.check_ticket(uow, alert_id, now=ctx.clock())
     uow.commit()
     return alert_out(uow.session, alert)
 
@@ -159,7 +159,7 @@ def check_ticket(alert_id: int, uow: Uow, ctx: Ctx, _: CurrentPrincipal) -> Aler
 @router.post("/alerts/{alert_id}/ticket/answer", response_model=AlertOut)
 def answer_ticket(alert_id: int, body: TicketAnswerIn, uow: Uow, ctx: Ctx,
                   _: CurrentPrincipal) -> AlertOut:
-    alert = service.answer_ticket(uow, alert_id, body.response, body.attachment,
+    alert = tickets.answer_ticket(uow, alert_id, body.response, body.attachment,
                                   now=ctx.clock())
     uow.commit()
     return alert_out(uow.session, alert)
@@ -174,7 +174,7 @@ def answer_ticket_with_file(
         attachment: Annotated[str, Form(max_length=300)] = "") -> AlertOut:
     """Answer a warning ticket with its scanned document (multipart/form-data)."""
     # Refuse before storing: a denied or repeated answer must not leave a file behind.
-    service.answerable_ticket(uow, alert_id)
+    tickets.answerable_ticket(uow, alert_id)
     if not response.strip():
         raise Invalid("the answer to a warning ticket needs a response text")
     try:
@@ -184,7 +184,7 @@ def answer_ticket_with_file(
     media_dir = ctx.settings.media_dir
     stored = attachments.store_attachment(media_dir, file.filename or "", data)
     try:
-        alert = service.answer_ticket(uow, alert_id, response, attachment.strip(),
+        alert = tickets.answer_ticket(uow, alert_id, response, attachment.strip(),
                                       now=ctx.clock(), file=stored)
         uow.commit()
     except BaseException:

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityops.alerts import escalation, notifications
-from cityops.alerts.attachments import StoredFile
 from cityops.alerts.models import Alert, AlertEvent, Silence
 from cityops.alerts.sla import deadline, policy_for
 from cityops.alerts.vocab import (
@@ -99,9 +98,9 @@ def _active_key(service: str, dedupe_key: str) -> str:
     return f"{service}:{dedupe_key}"
 
 
-def _event(alert: Alert, kind: str, actor: str, now: datetime, *, text: str = "",
-           from_state: str | None = None, to_state: str | None = None,
-           data: dict[str, Any] | None = None) -> AlertEvent:
+def timeline_event(alert: Alert, kind: str, actor: str, now: datetime, *, text: str = "",
+                   from_state: str | None = None, to_state: str | None = None,
+                   data: dict[str, Any] | None = None) -> AlertEvent:
     event = AlertEvent(kind=kind, actor=actor, at=now, text=text, from_state=from_state,
                        to_state=to_state, data=data or {})
     alert.events.append(event)
@@ -171,7 +170,7 @@ def raise_alert(uow: UnitOfWork, request: RaiseRequest, *, now: datetime,
             notifications.notify(session, alert, "severity_up", now=now)
         if request.description and request.description != alert.description:
             alert.description = request.description
-        _event(alert, "updated", actor, now, data=changes)
+        timeline_event(alert, "updated", actor, now, data=changes)
         uow.emit("alert.updated", alert_id=alert.id)
         return RaiseResult(alert, created=False)
 
@@ -189,8 +188,8 @@ def raise_alert(uow: UnitOfWork, request: RaiseRequest, *, now: datetime,
     session.add(alert)
     apply_sla(session, alert, now, calendar)
     alert.silenced = _silenced(session, alert, now)
-    _event(alert, "raised", actor, now, to_state="new",
-           data={"silenced": alert.silenced} if alert.silenced else None)
+    timeline_event(alert, "raised", actor, now, to_state="new",
+                   data={"silenced": alert.silenced} if alert.silenced else None)
     session.flush()
     escalation.start(session, alert, now)
     if not alert.silenced:
@@ -210,7 +209,7 @@ def visible_alert(uow: UnitOfWork, alert_id: int, permission: str = "alerts.read
     return alert
 
 
-def _set_state(alert: Alert, to: str, now: datetime) -> None:
+def set_state(alert: Alert, to: str, now: datetime) -> None:
     alert.status = to
     alert.updated_at = now
     if to == "acknowledged":
@@ -251,12 +250,12 @@ def transition(uow: UnitOfWork, alert_id: int, to: str, comment: str = "", *,
         alert.acknowledged_at = alert.in_progress_at = None
         apply_sla(uow.session, alert, now)
         alert.silenced = _silenced(uow.session, alert, now)
-    _set_state(alert, to, now)
+    set_state(alert, to, now)
     if to == "new":
         escalation.start(uow.session, alert, now)
         notifications.notify(uow.session, alert, "reopened", now=now)
-    _event(alert, "state", uow.principal.label, now, from_state=previous, to_state=to,
-           text=comment.strip())
+    timeline_event(alert, "state", uow.principal.label, now, from_state=previous, to_state=to,
+                   text=comment.strip())
     uow.emit("alert.transitioned", alert_id=alert.id, to=to)
     return alert
 
@@ -272,9 +271,9 @@ def clear_from_source(uow: UnitOfWork, service: str, dedupe_key: str, *, now: da
     authorize(uow.principal, "alerts.raise", agency_id=alert.agency_id)
     previous = alert.status
     alert.cleared_by_source_at = now
-    _set_state(alert, "resolved", now)
-    _event(alert, "state", uow.principal.label, now, from_state=previous, to_state="resolved",
-           text=note or "cleared by source", data={"auto": True})
+    set_state(alert, "resolved", now)
+    timeline_event(alert, "state", uow.principal.label, now, from_state=previous,
+                   to_state="resolved", text=note or "cleared by source", data={"auto": True})
     uow.emit("alert.transitioned", alert_id=alert.id, to="resolved")
     return alert
 
@@ -287,7 +286,7 @@ def add_comment(uow: UnitOfWork, alert_id: int, text: str, *, now: datetime) -> 
         raise AlertError("a comment has at most 4,000 characters")
     alert = visible_alert(uow, alert_id, "alerts.work")
     alert.updated_at = now
-    event = _event(alert, "comment", uow.principal.label, now, text=text)
+    event = timeline_event(alert, "comment", uow.principal.label, now, text=text)
     uow.emit("alert.commented", alert_id=alert.id)
     return event
 
@@ -305,67 +304,9 @@ def assign(uow: UnitOfWork, alert_id: int, username: str | None, *, now: datetim
             raise AlertError("officers assign alerts only within their agency")
     alert.assignee_id = user.id if user else None
     alert.updated_at = now
-    _event(alert, "assigned", uow.principal.label, now, text=username or "",
-           data={"assignee": username})
+    timeline_event(alert, "assigned", uow.principal.label, now, text=username or "",
+                   data={"assignee": username})
     if user is not None:
         notifications.notify(uow.session, alert, "assigned", now=now, user_ids=[user.id])
     uow.emit("alert.assigned", alert_id=alert.id)
-    return alert
-
-
-def check_ticket(uow: UnitOfWork, alert_id: int, *, now: datetime) -> Alert:
-    """The addressed agency confirms it has seen the warning ticket."""
-    alert = visible_alert(uow, alert_id, "alerts.work")
-    if not alert.is_ticket:
-        raise AlertError("this alert is not a warning ticket")
-    if alert.ticket_checked_at is None:
-        previous = alert.status
-        alert.ticket_checked_at = now
-        alert.updated_at = now
-        if alert.status == "new":
-            _set_state(alert, "acknowledged", now)
-        _event(alert, "ticket", uow.principal.label, now, text="checked",
-               from_state=previous, to_state=alert.status)
-    return alert
-
-
-def answerable_ticket(uow: UnitOfWork, alert_id: int) -> Alert:
-    """The ticket, if this principal may answer it now; raises otherwise.
-
-    Called before an attached file is stored, so a refused answer leaves no file behind.
-    """
-    alert = visible_alert(uow, alert_id, "alerts.work")
-    if not alert.is_ticket:
-        raise AlertError("this alert is not a warning ticket")
-    if alert.ticket_answered_at is not None:
-        raise AlertConflict("this warning ticket has already been answered")
-    return alert
-
-
-def answer_ticket(uow: UnitOfWork, alert_id: int, response: str, attachment: str = "", *,
-                  now: datetime, file: StoredFile | None = None) -> Alert:
-    response = response.strip()
-    if not response:
-        raise AlertError("the answer to a warning ticket needs a response text")
-    alert = answerable_ticket(uow, alert_id)
-    check_ticket(uow, alert_id, now=now)
-    alert.ticket_answered_at = now
-    alert.ticket_response = response
-    alert.ticket_attachment = attachment
-    data: dict[str, Any] = {"answered": True, "attachment": attachment,
-                            "on_time": alert.ticket_due_at is None or now <= alert.ticket_due_at}
-    if file is not None:
-        alert.ticket_file_path = file.path
-        alert.ticket_file_name = file.name
-        alert.ticket_file_type = file.content_type
-        alert.ticket_file_size = file.size
-        alert.ticket_file_sha256 = file.sha256
-        # The digest in the timeline lets an auditor show the stored file is the one sent.
-        data["file"] = {"name": file.name, "size": file.size, "sha256": file.sha256}
-    previous = alert.status
-    if alert.status in ACTIVE_STATES:
-        _set_state(alert, "resolved", now)
-    _event(alert, "ticket", uow.principal.label, now, text=response, from_state=previous,
-           to_state=alert.status, data=data)
-    uow.emit("alert.transitioned", alert_id=alert.id, to=alert.status)
     return alert

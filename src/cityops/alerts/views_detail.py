@@ -20,7 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from starlette.datastructures import UploadFile as ReceivedFile
 
-from cityops.alerts import attachments, incidents, service
+from cityops.alerts import attachments, incidents, service, tickets
 from cityops.alerts.attachments import StoredFile
 from cityops.alerts.models import Incident
 from cityops.alerts.presenters import Presenter
@@ -189,7 +189,7 @@ def post_assign(request: Request, uow: Uow, ctx: Ctx, principal: Reader, alert_i
 def post_ticket_check(request: Request, uow: Uow, ctx: Ctx, principal: Reader,
                       alert_id: int) -> Response:
     def action(now: datetime) -> str:
-        service.check_ticket(uow, alert_id, now=now)
+        tickets.check_ticket(uow, alert_id, now=now)
         return _("Warning ticket marked as checked.")
 
     return _act(request, uow, ctx, principal, alert_id, action)
@@ -208,7 +208,7 @@ def post_ticket_answer(request: Request, uow: Uow, ctx: Ctx, principal: Reader,
         if len(attachment) > 300:
             raise Refused(_("The attachment reference may have at most 300 characters."))
         # Checked before the file is stored, so a refused answer leaves no file behind.
-        service.answerable_ticket(uow, alert_id)
+        tickets.answerable_ticket(uow, alert_id)
         # FastAPI hands over Starlette's UploadFile; a form sent without choosing a file
         # carries an empty part with no name.
         if isinstance(file, ReceivedFile) and file.filename:
@@ -220,7 +220,7 @@ def post_ticket_answer(request: Request, uow: Uow, ctx: Ctx, principal: Reader,
                                 "accepted."),
                               413 if isinstance(exc, attachments.FileTooLarge) else 400) \
                     from None
-        service.answer_ticket(uow, alert_id, body, attachment.strip(), now=now,
+        tickets.answer_ticket(uow, alert_id, body, attachment.strip(), now=now,
                               file=stored[0] if stored else None)
         return _("Answer to the warning ticket sent.")
 
