@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
 from typing import Annotated
 
 import typer
@@ -17,6 +18,16 @@ app.add_typer(admin_cmds.user_app, name="user")
 app.add_typer(admin_cmds.apikey_app, name="apikey")
 app.add_typer(admin_cmds.audit_app, name="audit")
 app.add_typer(calendar_cmd.app, name="calendar")
+
+
+def _add_service_commands() -> None:
+    """Services contribute command groups through the ``cityops.cli`` entry points, so the
+    CLI never imports a service by name."""
+    for point in sorted(entry_points(group="cityops.cli"), key=lambda p: p.name):
+        app.add_typer(point.load(), name=point.name)
+
+
+_add_service_commands()
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""Security operations centre (SOC) service."""
