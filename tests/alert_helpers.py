@@ -16,6 +16,10 @@ from types import TracebackType
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from cityops.kernel.auth import User
+from cityops.kernel.context import AppContext
 
 
 def free_port() -> int:
@@ -144,3 +148,15 @@ class FakeEmail:
         if self.fail_with is not None:
             raise self.fail_with
         self.sent.append({"to": to, "subject": subject, "body": body, "id": delivery_id})
+
+
+def uid(ctx: AppContext, username: str) -> int:
+    """The id of a demo user."""
+    with ctx.db.session() as session:
+        return session.scalars(select(User.id).where(User.username == username)).one()
+
+
+def set_email(ctx: AppContext, username: str, address: str) -> None:
+    with ctx.db.session() as session:
+        session.scalars(select(User).where(User.username == username)).one().email = address
+        session.commit()

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from alert_helpers import WebhookReceiver
+from alert_helpers import WebhookReceiver, set_email, uid
 from conftest import browser_login, post_form
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from cityops.alerts.notifications import (
     deliver_pending,
 )
 from cityops.kernel.audit import AuditLog
-from cityops.kernel.auth import User, create_api_key
+from cityops.kernel.auth import create_api_key
 from cityops.kernel.context import AppContext
 from cityops.kernel.orgs import agency_by_code
 
@@ -34,17 +34,6 @@ LOG = "/api/v1/alert-deliveries"
 def ctx(demo_ctx: AppContext) -> AppContext:
     demo_ctx.clock = lambda: NOW  # the app shares this context, so requests see it too
     return demo_ctx
-
-
-def uid(ctx: AppContext, username: str) -> int:
-    with ctx.db.session() as session:
-        return session.scalars(select(User.id).where(User.username == username)).one()
-
-
-def set_email(ctx: AppContext, username: str, address: str) -> None:
-    with ctx.db.session() as session:
-        session.scalars(select(User).where(User.username == username)).one().email = address
-        session.commit()
 
 
 def raise_alert(client: TestClient, headers: dict[str, str], key: str, *, severity: str,

@@ -8,7 +8,7 @@ import email.policy
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from alert_helpers import FakeEmail, SmtpSink, WebhookReceiver
+from alert_helpers import FakeEmail, SmtpSink, WebhookReceiver, set_email, uid
 from sqlalchemy import func, select
 
 from cityops.alerts import escalation
@@ -61,17 +61,6 @@ def raise_(ctx: AppContext, key: str, *, severity: str = "major", service: str =
             severity=severity, category=category, agency_code=agency), now=now)
         uow.commit()
         return result.alert.id
-
-
-def uid(ctx: AppContext, username: str) -> int:
-    with ctx.db.session() as session:
-        return session.scalars(select(User.id).where(User.username == username)).one()
-
-
-def set_email(ctx: AppContext, username: str, address: str) -> None:
-    with ctx.db.session() as session:
-        session.scalars(select(User).where(User.username == username)).one().email = address
-        session.commit()
 
 
 def prefer(ctx: AppContext, username: str, **values: object) -> None:
