@@ -17,12 +17,15 @@ from cityops.kernel.orgs import Agency, Area
 from cityops.kernel.permissions import Principal, scope_to_agencies
 from cityops.kernel.text import fold
 
-SORTS = {
-    "-raised_at": Alert.raised_at.desc(),
-    "raised_at": Alert.raised_at.asc(),
-    "-updated_at": Alert.updated_at.desc(),
-    "-severity": None,  # handled below: severity is ranked, not alphabetical
-    "severity": None,
+# Severity sorts by rank (critical highest), not alphabetically.
+_SEVERITY = case(SEVERITY_RANK, value=Alert.severity)
+SORTS: dict[str, tuple[Any, ...]] = {
+    "-raised_at": (Alert.raised_at.desc(),),
+    "raised_at": (Alert.raised_at.asc(),),
+    "-updated_at": (Alert.updated_at.desc(),),
+    "updated_at": (Alert.updated_at.asc(),),
+    "-severity": (_SEVERITY.desc(), Alert.raised_at.desc()),
+    "severity": (_SEVERITY.asc(), Alert.raised_at.desc()),
 }
 
 
@@ -67,13 +70,7 @@ def alert_query(principal: Principal, flt: AlertFilter, sort: str = "-raised_at"
     if flt.q:
         stmt = stmt.where(or_(Alert.search_text.contains(fold(flt.q), autoescape=True),
                               Alert.dedupe_key == flt.q.strip()))
-    if sort in ("severity", "-severity"):
-        rank = case(SEVERITY_RANK, value=Alert.severity)
-        stmt = stmt.order_by(rank.desc() if sort == "-severity" else rank.asc(),
-                             Alert.raised_at.desc(), Alert.id.desc())
-    else:
-        stmt = stmt.order_by(SORTS.get(sort, Alert.raised_at.desc()), Alert.id.desc())
-    return stmt
+    return stmt.order_by(*SORTS.get(sort, SORTS["-raised_at"]), Alert.id.desc())
 
 
 def _username(session: Any, user_id: int | None) -> str | None:
