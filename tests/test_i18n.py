@@ -51,8 +51,23 @@ def extract_ui_messages() -> dict[str, list[str]]:
 
 
 def load_catalog(language: str) -> Catalog:
-    with (i18n.LOCALE_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
-        return read_po(handle, locale=language)
+    return i18n.merged_catalog(language)
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_packages_agree_on_shared_messages(language: str) -> None:
+    """Each package keeps its own catalog; a msgid in two of them must read the same."""
+    seen: dict[str, tuple[object, Path]] = {}
+    for po_path in i18n.catalog_files(language):
+        with po_path.open("rb") as handle:
+            for message in read_po(handle, locale=language):
+                if not message.id:
+                    continue
+                key = str(message.id)
+                if key in seen and message.string and seen[key][0] != message.string:
+                    pytest.fail(f"{key!r} reads {seen[key][0]!r} in {seen[key][1]} "
+                                f"but {message.string!r} in {po_path}")
+                seen.setdefault(key, (message.string, po_path))
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1 @@
+"""Citizen field reports (phản ánh hiện trường): intake, routing, workflow, Open311."""

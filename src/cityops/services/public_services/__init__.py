@@ -1,0 +1,1 @@
+"""Online public services monitoring (dịch vụ công): dossiers, deadlines, warning tickets."""
