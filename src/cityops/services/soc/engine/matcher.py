@@ -34,5 +34,9 @@ class Engine:
 
     def match(self, raw_event: dict[str, Any]) -> list[CompiledRule]:
         fields, keys = self.pipeline(raw_event)
+        return self.match_fields(fields, keys)
+
+    def match_fields(self, fields: dict[str, Any], keys: list[LogsourceKey]) -> list[CompiledRule]:
+        """Match an event that ingest has already normalised to Sigma field names."""
         ev = Event(fields)
         return [r for r in self.index_for(keys).candidates(ev) if r.predicate(ev)]
