@@ -27,6 +27,9 @@ from cityops.kernel.schema import upgrade
 
 DEMO_PASSWORD = "demo-pass-123"
 BASE_URL = os.environ.get("CITYOPS_DATABASE_URL", "")
+# The public-services demo (20,000 dossiers) would swamp the counts other tests assert on;
+# its own test loads a small set (tests/public_services/test_demo_dossiers.py).
+os.environ.setdefault("CITYOPS_PUBLIC_SERVICES_DEMO_DOSSIERS", "0")
 USE_POSTGRES = BASE_URL.startswith("postgresql")
 
 
