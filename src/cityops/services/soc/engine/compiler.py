@@ -16,6 +16,7 @@ from sigma.conditions import (
 )
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
+from sigma.types import SigmaExpansion, SigmaFieldReference
 
 from .gate import Gate, gate_of
 from .grouping import merge_siblings
@@ -35,6 +36,7 @@ class CompiledRule:
     tags: list[str] = field(default_factory=list)
     author: str | None = None  # DRL 1.1: messages built from matches must keep the author
     gate: Gate | None = None  # necessary literals, see gate.py; None: always evaluate
+    fields: frozenset[str] | None = None  # lower-cased fields it reads; None: unknown, all
 
     @property
     def logsource_key(self) -> tuple[str | None, str | None, str | None]:
@@ -87,6 +89,17 @@ def compile_condition(node: object) -> Pred:
     raise UnsupportedRule(f"condition node {type(node).__name__} not supported")
 
 
+def fields_of(node: object, out: set[str]) -> set[str]:
+    """Field names a condition tree reads, spelled as the predicates look them up."""
+    if isinstance(node, ConditionFieldEqualsValueExpression):
+        out.add(node.field.replace(" ", "").lower())
+        values = node.value.values if isinstance(node.value, SigmaExpansion) else [node.value]
+        out.update(v.field.lower() for v in values if isinstance(v, SigmaFieldReference))
+    for arg in getattr(node, "args", ()):
+        fields_of(arg, out)
+    return out
+
+
 def _low(s: str | None) -> str | None:
     return s.lower() if s else None
 
@@ -116,6 +129,7 @@ def compile_rule(rule: SigmaRule, source: str = "") -> CompiledRule:
         tags=[str(t) for t in rule.tags],
         author=rule.author,
         gate=None if any(g is None for g in gates) else frozenset().union(*gates),  # type: ignore[arg-type]
+        fields=frozenset(set().union(*(fields_of(t, set()) for t in trees))),
     )
 
 

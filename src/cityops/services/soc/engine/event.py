@@ -31,17 +31,32 @@ ALL_FIELDS = "\x00all"  # pseudo field name: the joined text (gates of keyword d
 
 
 class Event:
-    __slots__ = ("_joined", "_texts", "low", "raw")
+    __slots__ = ("_joined", "_joined_text", "_texts", "low", "raw")
 
-    def __init__(self, fields: dict[str, Any]) -> None:
-        self.raw = {k.lower(): v for k, v in fields.items()}
+    def __init__(self, fields: dict[str, Any], wanted: frozenset[str] | None = None) -> None:
+        """``wanted``: the only field names predicates will look up in ``low`` (None: all)."""
+        raw: dict[str, Any] = {}
+        low: dict[str, str | None] = {}
+        # One pass, str fast path: this runs once per event for every event in the stream.
+        for k, v in fields.items():
+            k = k.lower()
+            raw[k] = v
+            if wanted is not None and k not in wanted:
+                continue
+            if v.__class__ is str:
+                low[k] = v.lower()
+            elif v is None:
+                low[k] = None
+            elif v.__class__ is int:  # EventID, ProcessId, ...: digits need no lowering
+                low[k] = str(v)
+            else:
+                t = to_text(v)
+                low[k] = t.lower() if t is not None else None
+        self.raw = raw
+        self.low = low
         self._texts: dict[str, str | None] | None = None
         self._joined: str | None = None
-        low: dict[str, str | None] = {}
-        for k, v in self.raw.items():
-            t = to_text(v)
-            low[k] = t.lower() if t is not None else None
-        self.low = low
+        self._joined_text: str | None = None
 
     @property
     def texts(self) -> dict[str, str | None]:
@@ -53,6 +68,14 @@ class Event:
     @property
     def joined(self) -> str:
         """All lower-cased values in one string, built on first keyword test only."""
-        if self._joined is None:
-            self._joined = SEP.join(v for v in self.low.values() if v is not None)
+        if self._joined is None:  # from raw: ``low`` may hold only the wanted fields
+            self._joined = SEP.join(
+                t.lower() for t in map(to_text, self.raw.values()) if t is not None)
         return self._joined
+
+    @property
+    def joined_text(self) -> str:
+        """Original-case joined values, for cased and regular-expression keywords."""
+        if self._joined_text is None:
+            self._joined_text = SEP.join(v for v in self.texts.values() if v is not None)
+        return self._joined_text

@@ -20,6 +20,10 @@ class Engine:
             self._index.setdefault(r.logsource_key, []).append(r)
         # Same key list recurs for every event of a kind; cache the merged candidate list.
         self._cache: dict[tuple[Any, ...], GateIndex] = {}
+        # Only fields some rule reads are lower-cased per event; None when a rule is opaque.
+        self._wanted: frozenset[str] | None = None
+        if all(r.fields is not None for r in self.rules):
+            self._wanted = frozenset().union(*(r.fields for r in self.rules))  # type: ignore[arg-type]
 
     def index_for(self, keys: list[LogsourceKey]) -> GateIndex:
         ck = tuple(keys)
@@ -38,5 +42,5 @@ class Engine:
 
     def match_fields(self, fields: dict[str, Any], keys: list[LogsourceKey]) -> list[CompiledRule]:
         """Match an event that ingest has already normalised to Sigma field names."""
-        ev = Event(fields)
+        ev = Event(fields, self._wanted)
         return [r for r in self.index_for(keys).candidates(ev) if r.predicate(ev)]

@@ -33,7 +33,7 @@ from sigma.types import (
     TimestampPart,
 )
 
-from .event import SEP, Event
+from .event import Event
 
 Pred = Callable[[Event], bool]
 StrTest = Callable[[str], bool]
@@ -193,6 +193,35 @@ def _to_number(v: object) -> float | None:
     return None
 
 
+def _regex_pred(field: str, value: SigmaRegularExpression) -> Pred:
+    """``re`` with a cheap literal check first: most values lack the pattern's fixed text."""
+    from .gate import regex_literals  # gate imports this module at load time
+
+    rx = _regex(value)
+    runs = regex_literals(value.regexp.original,
+                          SigmaRegularExpressionFlag.IGNORECASE in value.flags)
+    cased = tuple(t for t, icase in runs if not icase)
+    folded = tuple(t for t, icase in runs if icase)
+    if not runs:
+        return lambda e: (v := e.texts.get(field)) is not None and rx.search(v) is not None
+
+    def pred(e: Event) -> bool:
+        v = e.texts.get(field)
+        if v is None:
+            return False
+        for t in cased:
+            if t not in v:
+                return False
+        if folded:
+            low = e.low.get(field) or ""
+            for t in folded:
+                if t not in low:
+                    return False
+        return rx.search(v) is not None
+
+    return pred
+
+
 def field_pred(field: str, value: SigmaType) -> Pred:
     """Predicate for ``field: value``; ``field`` is already lower-cased."""
     if isinstance(value, SigmaExpansion):
@@ -204,8 +233,7 @@ def field_pred(field: str, value: SigmaType) -> Pred:
         cased = isinstance(value, SigmaCasedString)
         return field_str(field, string_test(value, cased), cased)
     if isinstance(value, SigmaRegularExpression):
-        rx = _regex(value)
-        return lambda e: (v := e.texts.get(field)) is not None and rx.search(v) is not None
+        return _regex_pred(field, value)
     if isinstance(value, SigmaExists):
         if value.exists:
             return lambda e: e.low.get(field) is not None
@@ -259,8 +287,25 @@ def field_pred(field: str, value: SigmaType) -> Pred:
     raise UnsupportedRule(f"value type {type(value).__name__} on field {field!r} not supported")
 
 
+def _wildcard_search(s: SigmaString, cased: bool) -> re.Pattern[str]:
+    parts = [p if cased or not isinstance(p, str) else p.lower() for p in string_parts(s)]
+    star, one = SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE
+    while parts and parts[0] is star:
+        parts.pop(0)
+    while parts and parts[-1] is star:
+        parts.pop()
+    return re.compile("".join(
+        ".*" if p is star else "." if p is one else re.escape(p)  # type: ignore[arg-type]
+        for p in parts
+    ), re.DOTALL)
+
+
 def keyword_pred(value: SigmaType) -> Pred:
-    """Field-less value: true when any field's value contains it (full-text keyword search)."""
+    """Field-less value: searched in the event's whole text, i.e. all values joined in order.
+
+    As in a search over the raw record (and the reference's full-text column), a wildcard may
+    span two fields; a plain literal cannot, since no rule literal holds the separator.
+    """
     if isinstance(value, SigmaExpansion):
         preds = [keyword_pred(v) for v in value.values]
         return lambda e: any(p(e) for p in preds)
@@ -269,13 +314,15 @@ def keyword_pred(value: SigmaType) -> Pred:
     if isinstance(value, SigmaString):
         cased = isinstance(value, SigmaCasedString)
         kind, text = classify(value, cased, substring=True)
-        if kind == "contains" and not cased and SEP not in text:
+        if kind == "contains":
+            if cased:
+                return lambda e: text in e.joined_text
             return lambda e: text in e.joined
-        test = any_test([(kind, text)])
+        rx = _wildcard_search(value, cased)
         if cased:
-            return lambda e: any(v is not None and test(v) for v in e.texts.values())
-        return lambda e: any(v is not None and test(v) for v in e.low.values())
+            return lambda e: rx.search(e.joined_text) is not None
+        return lambda e: rx.search(e.joined) is not None
     if isinstance(value, SigmaRegularExpression):
-        rx = _regex(value)
-        return lambda e: any(v is not None and rx.search(v) for v in e.texts.values())
+        rx_re = _regex(value)
+        return lambda e: rx_re.search(e.joined_text) is not None
     raise UnsupportedRule(f"keyword value type {type(value).__name__} not supported")
