@@ -27,9 +27,6 @@ from cityops.kernel.schema import upgrade
 
 DEMO_PASSWORD = "demo-pass-123"
 BASE_URL = os.environ.get("CITYOPS_DATABASE_URL", "")
-# The public-services demo (20,000 dossiers) would swamp the counts other tests assert on;
-# its own test loads a small set (tests/public_services/test_demo_dossiers.py).
-os.environ.setdefault("CITYOPS_PUBLIC_SERVICES_DEMO_DOSSIERS", "0")
 USE_POSTGRES = BASE_URL.startswith("postgresql")
 
 
@@ -37,6 +34,9 @@ def make_settings(url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "env": "test", "database_url": url, "secret_key": "test-secret-" + "x" * 32,
         "demo_password": DEMO_PASSWORD, "login_lockout_seconds": 60,
+        # Bulk demo records (dossiers, field reports) would swamp the counts tests assert on;
+        # each service's demo test loads a small set itself.
+        "demo_volume": "reference",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     demo_password: str = "cityops-demo"
+    # "records" loads the services' bulk demo records (a year of dossiers, months of field
+    # reports) on top of the reference data; "reference" loads reference data only (agencies,
+    # users, categories, rules), which the test suite uses so that its counts start empty.
+    demo_volume: Literal["records", "reference"] = "records"
     session_https_only: bool = False
     token_ttl_minutes: int = Field(default=60, ge=1, le=24 * 60)
     login_max_failures: int = Field(default=5, ge=1)

@@ -8,7 +8,6 @@ deadline engine's fast path classifies them, so the stored outcomes are the engi
 
 from __future__ import annotations
 
-import os
 import random
 from collections import Counter
 from dataclasses import dataclass
@@ -147,8 +146,6 @@ def _insert_all(session: Session, maker: DossierMaker) -> None:
         _insert(session, model, rows)
 
 
-DEMO_SIZE_VARIABLE = "CITYOPS_PUBLIC_SERVICES_DEMO_DOSSIERS"
-
 
 def load_demo_dossiers(ctx: Any, size: int = DEFAULT_SIZE) -> dict[str, int]:
     """Load ``size`` dossiers over the year before ``ctx.clock()``; nothing if loaded before."""
@@ -209,17 +206,12 @@ def _tickets(ctx: Any, now: datetime) -> int:
 
 
 def load_demo(ctx: Any) -> dict[str, int]:
-    """The manifest's demo loader: ``CITYOPS_PUBLIC_SERVICES_DEMO_DOSSIERS`` dossiers.
+    """The manifest's demo loader: a year of dossiers, unless ``CITYOPS_DEMO_VOLUME=reference``.
 
-    The size is a setting so that a small demo is possible; the test suite sets it to 0
-    because its shared demo database must not carry dossiers that other tests count (the
-    demo's own test calls :func:`load_demo_dossiers` with a smaller size).
+    The test suite loads reference data only, because its shared demo database must not carry
+    dossiers that other tests count; the demo's own test calls :func:`load_demo_dossiers` with
+    a smaller size.
     """
-    raw = os.environ.get(DEMO_SIZE_VARIABLE, str(DEFAULT_SIZE))
-    try:
-        size = int(raw)
-    except ValueError:
-        raise ValueError(f"{DEMO_SIZE_VARIABLE} must be a whole number, not {raw!r}") from None
-    if size < 0:
-        raise ValueError(f"{DEMO_SIZE_VARIABLE} must not be negative")
-    return load_demo_dossiers(ctx, size) if size else {"dossiers": 0}
+    if ctx.settings.demo_volume != "records":
+        return {"dossiers": 0}
+    return load_demo_dossiers(ctx)

@@ -100,3 +100,9 @@ def match(
         "seconds": round(time.perf_counter() - start, 4),
     }
     out.write((json.dumps({"summary": summary}) if as_json else f"summary: {summary}") + "\n")
+
+
+# The SOC service adds its database-backed commands (import, receive, rules) from its own module.
+from cityops.services.soc.cli_service import register  # noqa: E402
+
+register(app)

@@ -66,6 +66,6 @@ def normalise(
 ) -> IngestedEvent | Quarantined:
     """Normalise one event of any supported kind; bad input becomes Quarantined, never raises."""
     # Imported here because the normalisers themselves import the dataclasses above.
-    from .normalise import normalise_event
+    from .normaliser import normalise_event
 
     return normalise_event(raw, source=source, kind=kind, received_at=utc(received_at))
