@@ -8,7 +8,7 @@ import io
 from conftest import browser_login
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from test_stats import LATER, OFFICER, known  # noqa: F401  (the fixture)
+from test_fr_stats import LATER, OFFICER, known  # noqa: F401  (the fixture)
 
 from cityops.kernel.context import AppContext
 from cityops.services.field_reports import exports
