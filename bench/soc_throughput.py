@@ -5,7 +5,8 @@ samples from ../shared/data/soc-corpus (read from there, never copied), replicat
 times and record ids to --events (default 200,000), written once to a temporary JSON Lines file.
 Each side runs in its own child process pinned to one core, so peak memory is its own:
 - ours: read line, parse JSON, normalise (windows/linux pipeline), match, emit a JSON line;
-- baseline: read line, parse JSON, flatten, load into one in-memory SQLite table (TEXT COLLATE
+- baseline (tests/soc/sigma_sqlite_reference.py, shared with the differential test): read
+  line, parse JSON, flatten, load into one in-memory SQLite table (TEXT COLLATE
   NOCASE, REGEXP function, full-text column for keyword rules, index on Channel/EventID), then
   run every converted query.
 Rule compilation / conversion is timed separately and excluded from both rates. Then p99
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 CORPUS = SHARED / "soc-corpus"
 BUNDLED_RULES = ROOT / "src" / "cityops" / "services" / "soc" / "rules"
+# The pySigma-SQLite reference lives with the differential test (sigma_sqlite_reference.py), so
+# the test and this baseline run the same code; tests/ is not a package, hence the path entry.
+# It is imported only in the baseline child, so our side's process never loads pySigma.
+sys.path.insert(0, str(ROOT / "tests" / "soc"))
 SYSLOG = re.compile(r"^(\w{3} +\d+ [\d:]{8}) (\S+) ([^\[:]+)(?:\[(\d+)\])?: ?(.*)$")
 TARGET_RATIO = 10.0
 
@@ -143,36 +149,16 @@ def latency(win: Any, lin: Any, events: Path, seconds: float, sink: Any) -> dict
 
 # --- pySigma-SQLite baseline ------------------------------------------------------------------
 
-FULLTEXT = "sigma_fulltext"
-SYSMON_EVENT_IDS: dict[str, int | list[int]] = {  # pySigma-pipeline-sysmon 2.0.0's table
-    "process_creation": 1, "file_change": 2, "network_connection": 3, "sysmon_status": [4, 16],
-    "process_termination": 5, "driver_load": 6, "image_load": 7, "create_remote_thread": 8,
-    "raw_access_thread": 9, "process_access": 10, "file_event": 11, "registry_add": 12,
-    "registry_delete": 12, "registry_set": 13, "registry_rename": 14,
-    "registry_event": [12, 13, 14], "create_stream_hash": 15, "pipe_created": [17, 18],
-    "wmi_event": [19, 20, 21], "dns_query": 22, "file_delete": 23, "clipboard_capture": 24,
-    "process_tampering": 25, "file_delete_detected": 26, "file_block_executable": 27,
-    "file_block_shredding": 28, "file_executable_detected": 29, "sysmon_error": 255,
-}
-
-
 def baseline_backend(product: str | None, category: str | None, service: str | None) -> Any:
     """Backend whose pipeline adds the logsource condition (Channel/EventID, or product and
     service columns of the syslog rows), as pySigma's sysmon + windows_logsource pipelines do."""
-    from sigma.backends.sqlite import sqliteBackend
-    from sigma.pipelines.common import generate_windows_logsource_items
-    from sigma.processing.conditions import LogsourceCondition
-    from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+    from sigma.processing.pipeline import ProcessingItem
     from sigma.processing.transformations import AddConditionTransformation
+    from sigma_sqlite_reference import reference_backend, windows_pipeline_items
 
     items: list[Any] = []
     if product == "windows":
-        items = list(generate_windows_logsource_items("Channel", "{source}"))
-        for cat, ids in SYSMON_EVENT_IDS.items():
-            items.append(ProcessingItem(
-                AddConditionTransformation(
-                    {"EventID": ids, "Channel": "Microsoft-Windows-Sysmon/Operational"}),
-                rule_conditions=[LogsourceCondition(category=cat, product="windows")]))
+        items = windows_pipeline_items()
     elif product not in ("linux", None):  # cisco, zeek, ...: no such rows in this corpus
         items.append(ProcessingItem(AddConditionTransformation({"product": product})))
     if product == "linux":
@@ -180,68 +166,19 @@ def baseline_backend(product: str | None, category: str | None, service: str | N
                 "services": f"*|{service}|*" if service else None}
         items.append(ProcessingItem(AddConditionTransformation(
             {k: v for k, v in cond.items() if v is not None})))
-    return sqliteBackend(ProcessingPipeline(items=items), collate_nocase=True,
-                         fulltext_field=FULLTEXT)
+    return reference_backend(items)
 
 
-def flat_row(raw: dict[str, Any]) -> dict[str, Any]:
-    """Flattening as in ../shared/data/soc-corpus/README.md (spaces removed from names)."""
-    row: dict[str, Any] = {}
-    seen: set[str] = set()
-
-    def put(key: str, value: Any) -> None:
-        key = key.replace(" ", "")
-        if key.lower() not in seen:
-            seen.add(key.lower())
-            if isinstance(value, bool):
-                value = "true" if value else "false"
-            elif isinstance(value, int) and not -(2**63) <= value < 2**63:
-                value = str(value)
-            elif isinstance(value, (list, dict)):
-                value = json.dumps(value, ensure_ascii=False, sort_keys=True)
-            row[key] = value
-
-    def data(section: Any) -> None:
-        if not isinstance(section, dict):
-            return
-        for k, v in section.items():
-            if k == "Data" and isinstance(v, list) and all(isinstance(x, dict) for x in v):
-                for item in v:
-                    if "Name" in item.get("#attributes", {}):
-                        put(item["#attributes"]["Name"], item.get("#text"))
-            elif k == "Data" and isinstance(v, dict) and "#text" in v:
-                put("Data", v["#text"])
-            elif isinstance(v, dict):
-                data(v)
-            elif not k.startswith("#"):
-                put(k, v)
-
-    ev = raw.get("Event")
-    if not isinstance(ev, dict):  # syslog rows are flat already; tag them at load time
-        for k, v in raw.items():
-            put(k, v)
-        sshd = str(raw.get("process", "")).startswith("sshd")
-        put("product", "linux")
-        put("services", "|syslog|auth|sshd|" if sshd else "|syslog|")
-        return row
-    data(ev.get("EventData"))
-    data(ev.get("UserData"))
-    for k, v in (ev.get("System") or {}).items():
-        if isinstance(v, dict):
-            if "#text" in v:
-                put(k, v["#text"])
-            for ak, av in v.get("#attributes", {}).items():
-                put(f"{k}_{ak}", av)
-        else:
-            put(k, v)
-    return row
+def event_lines(events: Path) -> Iterator[dict[str, Any]]:
+    with events.open(encoding="utf-8") as fh:
+        for line in fh:
+            yield json.loads(line)
 
 
 def run_baseline(rules: Path, events: Path) -> dict[str, Any]:
-    import sqlite3
-
     from sigma.collection import SigmaCollection
     from sigma.rule import SigmaRule
+    from sigma_sqlite_reference import add_columns, reference_db, rule_hits, table_columns
 
     t0 = time.perf_counter()
     coll = SigmaCollection.load_ruleset([str(rules)], collect_errors=True)
@@ -269,48 +206,19 @@ def run_baseline(rules: Path, events: Path) -> dict[str, Any]:
     convert_s = time.perf_counter() - t0
 
     t0, c0 = time.perf_counter(), time.process_time()
-    conn = sqlite3.connect(":memory:", cached_statements=4096)
-    conn.create_function("REGEXP", 2, _regexp, deterministic=True)
-    conn.execute(f'CREATE TABLE logs ("{FULLTEXT}" TEXT COLLATE NOCASE)')
-    have = {FULLTEXT}
-    inserts: dict[tuple[str, ...], str] = {}
-    with events.open(encoding="utf-8") as fh:
-        for line in fh:
-            row = flat_row(json.loads(line))
-            cols = tuple(row)
-            sql = inserts.get(cols)
-            if sql is None:
-                for c in cols:
-                    if c.lower() not in have:
-                        have.add(c.lower())
-                        conn.execute(f'ALTER TABLE logs ADD COLUMN "{c}" TEXT COLLATE NOCASE')
-                names = ", ".join(f'"{c}"' for c in (*cols, FULLTEXT))
-                sql = inserts[cols] = (f"INSERT INTO logs ({names}) VALUES "
-                                       f"({', '.join('?' * (len(cols) + 1))})")
-            vals = list(row.values())
-            text = "\x1f".join(str(v) for v in vals if v is not None) if fulltext else None
-            conn.execute(sql, (*vals, text))
-    for f in sorted(fields - have):
-        conn.execute(f'ALTER TABLE logs ADD COLUMN "{f}" TEXT COLLATE NOCASE')
-    conn.execute("CREATE INDEX logs_channel ON logs (Channel, EventID)")
+    conn = reference_db(event_lines(events), fulltext=fulltext)
+    add_columns(conn, table_columns(conn), sorted(fields))
     load_s, load_cpu = time.perf_counter() - t0, time.process_time() - c0
     t1, c1 = time.perf_counter(), time.process_time()
     pairs: dict[str, list[int]] = {}
     for rid, queries in converted.items():
-        hits: set[int] = set()
-        for q in queries:
-            hits.update(i for (i,) in conn.execute(
-                q.replace("SELECT * FROM", "SELECT rowid - 1 FROM", 1)))
+        hits = rule_hits(conn, queries)
         if hits:
             pairs[rid] = sorted(hits)
     query_s, query_cpu = time.perf_counter() - t1, time.process_time() - c1
     return {"rules_loaded": len(coll.rules), "rules_failed": failed, "converted": list(converted),
             "convert_s": convert_s, "load_s": load_s, "query_s": query_s,
             "run_s": load_s + query_s, "cpu_s": load_cpu + query_cpu, "pairs": pairs}
-
-
-def _regexp(pattern: str, value: Any) -> bool:
-    return value is not None and re.search(pattern, str(value)) is not None
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from api_key_support import api_key_headers
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import ColumnElement, and_, select
@@ -16,7 +17,6 @@ from test_alert_engine import OTHER, OWN
 from cityops.alerts.models import Alert
 from cityops.alerts.policies import sop_template
 from cityops.alerts.vocab import SEVERITY_RANK
-from cityops.kernel.auth import create_api_key
 from cityops.kernel.context import AppContext
 from cityops.kernel.orgs import Agency, Area, agency_by_code, agency_subtree_ids
 from cityops.kernel.text import fold
@@ -28,12 +28,7 @@ ALERTS = "/api/v1/alerts"
 # -- helpers ----------------------------------------------------------------------------------
 
 def integrator_headers(ctx: AppContext, agency_code: str) -> dict[str, str]:
-    with ctx.uow() as uow:
-        agency = agency_by_code(uow.session, agency_code)
-        assert agency is not None
-        _, raw = create_api_key(uow.session, agency, f"gateway {agency_code}")
-        uow.commit()
-    return {"X-API-Key": raw}
+    return api_key_headers(ctx, agency_code, f"gateway {agency_code}")
 
 
 def alert_body(**overrides: Any) -> dict[str, Any]:

@@ -1,98 +1,44 @@
 """One pass through a real Chromium: sign in, switch language, use the province map.
 
-Needs Debian's Chromium at /usr/bin/chromium (``apt-get install chromium``); Playwright's
-own browser downloads are not used. The app runs in a real uvicorn server on its own thread,
-so Playwright's sync API in the test thread never meets a running asyncio loop.
+Browser and live server set-up: tests/browser_support.py.
 """
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import uvicorn
+from browser_support import (
+    ARTIFACTS,
+    find_click_point,
+    launch_chromium,
+    live_app,
+    playwright_api,
+)
 from conftest import DEMO_PASSWORD
 
 from cityops.kernel.context import AppContext
 from cityops.kernel.orgs import area_by_code
-from cityops.web.app import create_app
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-proxy-server"]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 COMMUNES = 102
 PREFERRED_COMMUNE = "24133"  # Phường Buôn Ma Thuột, the provincial capital
-
-# The centre of a commune's bounding box can fall outside a concave polygon; a real click
-# needs a point where that very path is the topmost element.
-FIND_CLICK_POINT = """preferred => {
-  const paths = [...document.querySelectorAll('#province-map path[data-code]')];
-  paths.sort((a, b) => (b.dataset.code === preferred) - (a.dataset.code === preferred));
-  for (const path of paths) {
-    const box = path.getBoundingClientRect();
-    const x = box.left + box.width / 2, y = box.top + box.height / 2;
-    if (document.elementFromPoint(x, y) === path) return [path.dataset.code, x, y];
-  }
-  return null;
-}"""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_healthy(base_url: str, thread: threading.Thread, seconds: float = 30) -> None:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with opener.open(base_url + "/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the test server at {base_url} did not come up")
-        time.sleep(0.05)
 
 
 @pytest.fixture
 def live_server(demo_ctx: AppContext) -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(demo_ctx), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
-    thread.start()
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(base_url, thread)
+    with live_app(demo_ctx) as base_url:
         yield base_url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 def test_operator_signs_in_switches_language_and_uses_the_map(
         live_server: str, demo_ctx: AppContext) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing; install Debian's browser: apt-get install chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = playwright_api()
     expect = sync_api.expect
-    ARTIFACTS.mkdir(exist_ok=True)
 
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 950})
             page_errors: list[str] = []
@@ -119,9 +65,7 @@ def test_operator_signs_in_switches_language_and_uses_the_map(
                 "data-loaded", str(COMMUNES), timeout=30_000)
             expect(page.locator("#province-map path[data-code]")).to_have_count(COMMUNES)
 
-            point = page.evaluate(FIND_CLICK_POINT, PREFERRED_COMMUNE)
-            assert point, "no commune polygon could be clicked"
-            code, x, y = point
+            code, x, y = find_click_point(page, "#province-map", PREFERRED_COMMUNE)
             page.mouse.click(x, y)
             with demo_ctx.uow() as uow:
                 area = area_by_code(uow.session, code)

@@ -167,8 +167,10 @@ def test_nearby_open_reports_can_be_followed(portal_client: TestClient,
     near = _point(demo_ctx)
     fragment = portal_client.get("/phan-anh/gan-day", params={"category": "garbage", **near})
     assert existing.code in fragment.text
-    assert f'href="/phan-anh/{existing.code}"' in fragment.text
+    # "Follow this report" opens the report's follow-by-e-mail form (test_followers.py).
+    assert f'href="/phan-anh/{existing.code}#theo-doi"' in fragment.text
     assert "Theo dõi phản ánh này" in fragment.text
+    assert 'id="theo-doi"' in portal_client.get(f"/phan-anh/{existing.code}").text
     # Who will receive it: the commune committee handles rural garbage.
     assert "sẽ được chuyển đến Ủy ban nhân dân xã Tuy An Bắc" in fragment.text
     outside = portal_client.get("/phan-anh/gan-day", params={

@@ -1,20 +1,22 @@
 """A real Chromium: a citizen reports a problem with a photo on the portal, the routed agency's
 officer resolves it, the IOC publishes the result, the portal shows it and the citizen rates it.
 
-Needs Debian's Chromium at /usr/bin/chromium (see tests/test_browser.py).
+Browser and live server set-up: tests/browser_support.py.
 """
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
+from browser_support import (
+    ARTIFACTS,
+    find_click_point,
+    launch_chromium,
+    live_app,
+    playwright_api,
+)
 from sqlalchemy import select
 from test_media import jpeg_with_gps
 from test_portal_helpers import LATER
@@ -23,62 +25,15 @@ from test_routing_helpers import NOW, RURAL, uow_as
 from cityops.kernel.context import AppContext
 from cityops.services.field_reports import staff_tools, workflow
 from cityops.services.field_reports.models import Media, Report
-from cityops.web.app import create_app
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-proxy-server"]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-# A point where the commune's own path is the topmost element (a concave polygon's box centre
-# may fall outside it); the rural commune is preferred: its commune committee handles garbage.
-FIND_CLICK_POINT = """preferred => {
-  const paths = [...document.querySelectorAll('#pick-map path[data-code]')];
-  paths.sort((a, b) => (b.dataset.code === preferred) - (a.dataset.code === preferred));
-  for (const path of paths) {
-    const box = path.getBoundingClientRect();
-    const x = box.left + box.width / 2, y = box.top + box.height / 2;
-    if (document.elementFromPoint(x, y) === path) return [path.dataset.code, x, y];
-  }
-  return null;
-}"""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
 def live_portal(demo_ctx: AppContext, tmp_path: Path) -> Iterator[str]:
     demo_ctx.settings = demo_ctx.settings.model_copy(update={"media_dir": tmp_path / "media"})
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(demo_ctx), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="uvicorn-portal-test", daemon=True)
-    thread.start()
-    base_url = f"http://127.0.0.1:{port}"
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    deadline = time.monotonic() + 30
-    try:
-        while True:
-            try:
-                with opener.open(base_url + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the test server did not come up")
-            time.sleep(0.05)
+    with live_app(demo_ctx, "uvicorn-portal-test") as base_url:
         yield base_url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 def _resolve_and_publish(ctx: AppContext, code: str) -> str:
@@ -104,17 +59,14 @@ def _resolve_and_publish(ctx: AppContext, code: str) -> str:
 
 def test_citizen_reports_with_photo_then_sees_result_and_rates(
         live_portal: str, demo_ctx: AppContext, tmp_path: Path) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing; install Debian's browser: apt-get install chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = playwright_api()
     expect = sync_api.expect
-    ARTIFACTS.mkdir(exist_ok=True)
     demo_ctx.clock = lambda: NOW
     photo = tmp_path / "rac.jpg"
     photo.write_bytes(jpeg_with_gps(640, 480))
 
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": 412, "height": 915})  # a phone
             errors: list[str] = []
@@ -126,9 +78,9 @@ def test_citizen_reports_with_photo_then_sees_result_and_rates(
             page.screenshot(path=str(ARTIFACTS / "portal-form.png"), full_page=True)
             page.select_option("#f-category", "garbage")
             page.locator("#pick-map").scroll_into_view_if_needed()
-            point = page.evaluate(FIND_CLICK_POINT, RURAL)
-            assert point, "no commune polygon could be clicked"
-            page.mouse.click(point[1], point[2])
+            # the rural commune is preferred: its commune committee handles garbage
+            _code, x, y = find_click_point(page, "#pick-map", RURAL)
+            page.mouse.click(x, y)
             expect(page.locator("#f-lat")).not_to_have_value("")
             page.fill("textarea[name=description]", "Rác đổ trộm thành đống lớn bên đường")
             page.set_input_files("input[name=photos]", str(photo))

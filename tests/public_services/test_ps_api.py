@@ -6,13 +6,12 @@ import json
 from collections.abc import Callable
 
 import pytest
+from api_key_support import api_key_headers
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from test_models_support import dossier, own_app, seed, snapshot
 
-from cityops.kernel.auth import create_api_key
 from cityops.kernel.context import AppContext
-from cityops.kernel.orgs import agency_by_code
 from cityops.services.public_services.api import MAX_BATCH_ITEMS
 from cityops.services.public_services.models import Dossier, IntakeBatch
 
@@ -32,12 +31,7 @@ def seeded(demo_ctx: AppContext) -> AppContext:
 
 
 def api_key(ctx: AppContext, agency_code: str) -> dict[str, str]:
-    with ctx.uow() as uow:
-        agency = agency_by_code(uow.session, agency_code)
-        assert agency is not None
-        _, raw = create_api_key(uow.session, agency, f"dossier system {agency_code}")
-        uow.commit()
-    return {"X-API-Key": raw}
+    return api_key_headers(ctx, agency_code, f"dossier system {agency_code}")
 
 
 def test_integrator_sends_a_batch_twice_and_nothing_changes(

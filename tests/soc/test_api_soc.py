@@ -6,11 +6,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from api_key_support import api_key_headers
 from fastapi.testclient import TestClient
 
-from cityops.kernel.auth import create_api_key
 from cityops.kernel.context import AppContext
-from cityops.kernel.orgs import agency_by_code
 
 EVENTS = "/api/v1/soc/events"
 RULE_ID = "9f1e3c52-7a55-4c7e-9d0e-1a2b3c4d5e02"
@@ -38,12 +37,7 @@ def event(host: str = "web01", record: int = 1) -> dict[str, Any]:
 
 
 def integrator(ctx: AppContext, agency_code: str = "SO-NNMT") -> dict[str, str]:
-    with ctx.uow() as uow:
-        agency = agency_by_code(uow.session, agency_code)
-        assert agency is not None
-        _, raw = create_api_key(uow.session, agency, f"log shipper {agency_code}")
-        uow.commit()
-    return {"X-API-Key": raw}
+    return api_key_headers(ctx, agency_code, f"log shipper {agency_code}")
 
 
 def setup_rule_and_assets(client: TestClient, auth_headers: Headers) -> None:

@@ -15,19 +15,13 @@ from __future__ import annotations
 import copy
 import json
 import random
-import re
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sigma.backends.sqlite import sqliteBackend
 from sigma.collection import SigmaCollection
 from sigma.conditions import ConditionFieldEqualsValueExpression
-from sigma.pipelines.common import generate_windows_logsource_items, windows_logsource_mapping
-from sigma.processing.conditions import LogsourceCondition
-from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
-from sigma.processing.transformations import AddConditionTransformation
+from sigma.pipelines.common import windows_logsource_mapping
 from sigma.rule import SigmaRule
 from sigma.types import (
     SigmaCIDRExpression,
@@ -37,107 +31,23 @@ from sigma.types import (
     SigmaString,
     SpecialChars,
 )
+from sigma_sqlite_reference import (
+    SYSMON_EVENT_IDS,
+    add_columns,
+    reference_backend,
+    reference_db,
+    rule_hits,
+    table_columns,
+    windows_pipeline_items,
+)
 
 from cityops.services.soc.engine import Engine, load_rules
 
 DATA = Path(__file__).parent / "data"
 RULE_DIRS = [DATA / "rules", DATA / "rules-emerging-threats", DATA / "rules-threat-hunting"]
-FULLTEXT = "sigma_fulltext"  # reference column holding all values, for keyword rules
 
-# Category -> Sysmon EventIDs, as in pySigma-pipeline-sysmon 2.0.0 (written out here because that
-# package pins pySigma < 2); services -> Channel come from pySigma's own windows_logsource table.
-SYSMON_EVENT_IDS: dict[str, int | list[int]] = {
-    "process_creation": 1, "file_change": 2, "network_connection": 3, "sysmon_status": [4, 16],
-    "process_termination": 5, "driver_load": 6, "image_load": 7, "create_remote_thread": 8,
-    "raw_access_thread": 9, "process_access": 10, "file_event": 11, "registry_add": 12,
-    "registry_delete": 12, "registry_set": 13, "registry_rename": 14,
-    "registry_event": [12, 13, 14], "create_stream_hash": 15, "pipe_created": [17, 18],
-    "wmi_event": [19, 20, 21], "dns_query": 22, "file_delete": 23, "clipboard_capture": 24,
-    "process_tampering": 25, "file_delete_detected": 26, "file_block_executable": 27,
-    "file_block_shredding": 28, "file_executable_detected": 29, "sysmon_error": 255,
-}
 # Known, documented differences (rule_id -> reason); each must really differ (checked below).
 KNOWN_DIFFERENCES: dict[str, str] = {}
-
-
-def reference_pipeline() -> ProcessingPipeline:
-    items = list(generate_windows_logsource_items("Channel", "{source}"))
-    for cat, ids in SYSMON_EVENT_IDS.items():
-        cond = [LogsourceCondition(category=cat, product="windows")]
-        items.append(ProcessingItem(
-            AddConditionTransformation({"EventID": ids,
-                                        "Channel": "Microsoft-Windows-Sysmon/Operational"}),
-            rule_conditions=cond, identifier=f"sysmon_{cat}"))  # type: ignore[arg-type]
-    return ProcessingPipeline(items=items)
-
-
-def flat_row(raw: dict[str, Any]) -> dict[str, Any]:
-    """Reference flattening, written independently of our pipeline from the data README."""
-    ev = raw.get("Event", raw)
-    row: dict[str, Any] = {}
-
-    def put(key: str, value: Any) -> None:
-        key = key.replace(" ", "")
-        if key.lower() not in {k.lower() for k in row}:
-            row[key] = value
-
-    def data(section: Any) -> None:
-        if not isinstance(section, dict):
-            return
-        for k, v in section.items():
-            if k == "Data" and isinstance(v, list) and all(isinstance(x, dict) for x in v):
-                for item in v:
-                    if "Name" in item.get("#attributes", {}):
-                        put(item["#attributes"]["Name"], item.get("#text"))
-            elif k == "Data" and isinstance(v, dict) and "#text" in v:
-                put("Data", v["#text"])
-            elif isinstance(v, dict):
-                data(v)
-            elif not k.startswith("#"):
-                put(k, v)
-
-    data(ev.get("EventData"))
-    data(ev.get("UserData"))
-    for k, v in (ev.get("System") or {}).items():
-        if isinstance(v, dict):
-            if "#text" in v:
-                put(k, v["#text"])
-            for ak, av in v.get("#attributes", {}).items():
-                put(f"{k}_{ak}", av)
-        else:
-            put(k, v)
-    return row
-
-
-def sql_value(v: Any) -> Any:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int) and not -(2**63) <= v < 2**63:
-        return str(v)
-    if isinstance(v, (list, dict)):
-        return json.dumps(v, ensure_ascii=False, sort_keys=True)
-    return v
-
-
-def _regexp(pattern: str, value: Any) -> bool:
-    return value is not None and re.search(pattern, str(value)) is not None
-
-
-def reference_db(events: list[dict[str, Any]]) -> sqlite3.Connection:
-    # flat_row already drops case-insensitive duplicates; SQLite column names ignore case.
-    rows = [{k.lower(): sql_value(v) for k, v in flat_row(e).items()} for e in events]
-    cols = sorted({k for r in rows for k in r})
-    conn = sqlite3.connect(":memory:")
-    conn.create_function("REGEXP", 2, _regexp, deterministic=True)
-    names = [*cols, FULLTEXT]
-    ddl = ", ".join(f'"{c}" TEXT COLLATE NOCASE' for c in names)
-    conn.execute(f"CREATE TABLE logs ({ddl})")
-    marks = ", ".join("?" * len(names))
-    conn.executemany(f"INSERT INTO logs VALUES ({marks})", [
-        [*(r.get(c) for c in cols), "\x1f".join(str(v) for v in r.values() if v is not None)]
-        for r in rows
-    ])
-    return conn
 
 
 def reference_matches(
@@ -145,9 +55,9 @@ def reference_matches(
 ) -> tuple[dict[str, set[int]], dict[str, str]]:
     """(rule_id -> matching event indices, rule_id/path -> why the reference cannot run it)."""
     coll = SigmaCollection.load_ruleset([str(p) for p in paths], collect_errors=True)
-    backend = sqliteBackend(reference_pipeline(), collate_nocase=True, fulltext_field=FULLTEXT)
+    backend = reference_backend(windows_pipeline_items())
     conn = reference_db(events)
-    have = {r[1].lower() for r in conn.execute("PRAGMA table_info(logs)")}
+    have = table_columns(conn)
     found: dict[str, set[int]] = {}
     failed: dict[str, str] = {str(e): "parse" for e in coll.errors}
     for rule in coll.rules:
@@ -155,14 +65,9 @@ def reference_matches(
             continue
         try:
             queries = backend.convert_rule(rule)
-            for f in backend.required_fields(rule):  # columns no event has: NULL everywhere
-                if f.lower() not in have:
-                    conn.execute(f'ALTER TABLE logs ADD COLUMN "{f}" TEXT COLLATE NOCASE')
-                    have.add(f.lower())
-            hits: set[int] = set()
-            for q in queries:
-                sql = q.replace("SELECT * FROM", "SELECT rowid - 1 FROM", 1)
-                hits.update(i for (i,) in conn.execute(sql))
+            # columns no event has: NULL everywhere
+            add_columns(conn, have, backend.required_fields(rule))
+            hits = rule_hits(conn, queries)
         except Exception as exc:  # reported in the test output, never silently dropped
             failed[str(rule.id)] = f"{type(exc).__name__}: {exc}"
             continue

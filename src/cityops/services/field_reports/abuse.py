@@ -31,7 +31,7 @@ from cityops.kernel.audit import AuditLog, record_event
 from cityops.kernel.db import utcnow
 from cityops.kernel.errors import Invalid
 from cityops.services.field_reports.media import N_
-from cityops.services.field_reports.models import Report
+from cityops.services.field_reports.models import Follower, Report
 
 CHALLENGE_MAX_AGE_S = 30 * 60
 CHALLENGE_SALT = "cityops.field_reports.challenge"
@@ -43,6 +43,9 @@ CONTACT_LIMITS: tuple[tuple[timedelta, int], ...] = ((timedelta(hours=1), 3),
 # Channels typed by citizens themselves; call-takers' and integrators' reports are not limited.
 SELF_SERVICE_CHANNELS = ("portal",)
 PROOF_FAILED = "field_report.contact_proof_failed"
+# Follow requests per client address: each one e-mails a confirmation link to any address.
+FOLLOW_LIMITS: tuple[tuple[timedelta, int], ...] = ((timedelta(hours=1), 5),
+                                                    (timedelta(days=1), 20))
 PROOF_WINDOW, PROOF_MOST = timedelta(hours=1), 10
 
 
@@ -126,3 +129,14 @@ def record_failed_proof(ctx: Any, client_addr: str, code: str) -> None:
     with ctx.uow(client_addr=client_addr) as uow:
         record_event(uow.session, PROOF_FAILED, "fr_reports", code[:64])
         uow.commit()
+
+
+def check_follow_rate(session: Session, client_addr: str, now: datetime) -> None:
+    """Raise ``Invalid`` when this connection asked to follow too many reports lately (counted
+    from ``fr_followers``, whose rows are kept after unsubscribing)."""
+    for window, most in FOLLOW_LIMITS:
+        count = session.scalar(select(func.count()).select_from(Follower).where(
+            Follower.client_addr == client_addr, Follower.requested_at >= now - window)) or 0
+        if client_addr and count >= most:
+            raise Invalid(N_("too many follow requests from this connection lately; try again "
+                             "later"))

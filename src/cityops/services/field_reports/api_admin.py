@@ -30,7 +30,8 @@ def _out(rule: RoutingRule) -> RuleOut:
                    note=rule.note)
 
 
-def _apply(uow: Uow, rule: RoutingRule, body: RuleIn) -> None:
+def apply_rule(uow: Uow, rule: RoutingRule, body: RuleIn) -> None:
+    """Validate ``body`` and copy it onto ``rule``; the admin page (views_routing) uses it too."""
     session = uow.session
     if body.lead_is_commune == bool(body.lead_agency):
         raise Invalid("give either lead_agency or lead_is_commune: true")
@@ -58,7 +59,7 @@ def _apply(uow: Uow, rule: RoutingRule, body: RuleIn) -> None:
     rule.note = body.note.strip()
 
 
-def _rule(uow: Uow, rule_id: int) -> RoutingRule:
+def rule_by_id(uow: Uow, rule_id: int) -> RoutingRule:
     rule = uow.session.get(RoutingRule, rule_id)
     if rule is None:
         raise NotFound(f"no routing rule with id {rule_id}")
@@ -77,7 +78,7 @@ def list_rules(uow: Uow, principal: Reader, category: str | None = None) -> list
 @router.post("", response_model=RuleOut, status_code=201)
 def create_rule(body: RuleIn, uow: Uow, principal: Admin) -> RuleOut:
     rule = RoutingRule()
-    _apply(uow, rule, body)
+    apply_rule(uow, rule, body)
     uow.session.add(rule)
     uow.commit()
     return _out(rule)
@@ -85,14 +86,14 @@ def create_rule(body: RuleIn, uow: Uow, principal: Admin) -> RuleOut:
 
 @router.put("/{rule_id}", response_model=RuleOut)
 def update_rule(rule_id: int, body: RuleIn, uow: Uow, principal: Admin) -> RuleOut:
-    rule = _rule(uow, rule_id)
-    _apply(uow, rule, body)
+    rule = rule_by_id(uow, rule_id)
+    apply_rule(uow, rule, body)
     uow.commit()
     return _out(rule)
 
 
 @router.delete("/{rule_id}", status_code=204)
 def delete_rule(rule_id: int, uow: Uow, principal: Admin) -> Response:
-    uow.session.delete(_rule(uow, rule_id))
+    uow.session.delete(rule_by_id(uow, rule_id))
     uow.commit()
     return Response(status_code=204)

@@ -24,9 +24,11 @@ def _api() -> Iterable[APIRouter]:
 def _views() -> Iterable[APIRouter]:
     from cityops.services.field_reports import (
         feeds,
+        views_follow,
         views_hotline,
         views_portal,
         views_public,
+        views_routing,
         views_staff,
         views_staff_actions,
         views_staff_detail,
@@ -36,7 +38,7 @@ def _views() -> Iterable[APIRouter]:
     # views_public last: its /phan-anh/{code} would otherwise match /phan-anh/danh-sach etc.
     return (views_portal.router, feeds.router, views_hotline.router, views_stats.router,
             views_staff.router, views_staff_actions.router, views_staff_detail.router,
-            views_public.router)
+            views_routing.router, views_follow.router, views_public.router)
 
 
 def _tile_open(ctx: Any) -> object:

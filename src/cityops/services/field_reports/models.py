@@ -252,3 +252,30 @@ class ResponseTemplate(Base):
     text_en: Mapped[str] = mapped_column(Text, default="")
     category_id: Mapped[int | None] = mapped_column(ForeignKey("fr_categories.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Follower(Base):
+    """An e-mail address following a public report (confirmed by a link sent to it).
+
+    Never shown publicly; redacted in the audit log. ``requested_at`` and ``client_addr`` feed
+    the per-connection rate limit (``abuse.check_follow_rate``); an unsubscribed row is kept
+    (``unsubscribed_at``) so that the limit still counts it.
+    """
+
+    __tablename__ = "fr_followers"
+    __table_args__ = (UniqueConstraint("report_id", "email"),)
+    __audit_redact__ = frozenset({"email", "unsubscribe_token"})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("fr_reports.id", ondelete="CASCADE"),
+                                           index=True)
+    email: Mapped[str] = mapped_column(String(200))
+    client_addr: Mapped[str] = mapped_column(String(64), default="", index=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The signed unsubscribe token put in every e-mail; kept so that it can be checked and
+    # revoked (a new follow request issues a new one).
+    unsubscribe_token: Mapped[str] = mapped_column(String(200), default="")
+
+    report: Mapped[Report] = relationship()

@@ -34,6 +34,8 @@ from cityops.services.field_reports.public import LOCAL_TZ, is_public, public_re
 from cityops.services.field_reports.vocab import OPEN_STATES, STATES
 
 LIST_LIMIT = 500
+PAGE_SIZE = 50  # the public list's default page size
+MAX_PAGE_SIZE = 200  # more rows than this make the page and its map too heavy on a phone
 
 
 def parse_float(value: str) -> float | None:
@@ -98,6 +100,30 @@ def _local_day(value: str) -> datetime | None:
 
 def public_list(session: Session, f: PublicFilter, limit: int = LIST_LIMIT) -> list[Report]:
     return list(session.scalars(f.query(session).limit(limit)))
+
+
+@dataclass
+class PublicPage:
+    rows: list[Report]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def public_page(session: Session, f: PublicFilter, page: int = 1,
+                page_size: int = PAGE_SIZE) -> PublicPage:
+    """One page (1-based) of the public list, newest first, with the total that matches."""
+    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise Invalid(N_("page must be 1 or more and page size 1 to 200"))
+    stmt = f.query(session)
+    total = session.scalar(select(func.count()).select_from(
+        stmt.order_by(None).subquery())) or 0
+    rows = session.scalars(stmt.limit(page_size).offset((page - 1) * page_size)).all()
+    return PublicPage(list(rows), total, page, page_size)
 
 
 def public_report(session: Session, code: str) -> Report:

@@ -17,4 +17,9 @@ def add_entry(report: Report, kind: str, uow: UnitOfWork, now: datetime, *, text
                           actor_user_id=uow.principal.user_id, at=now, data=data or {})
     report.timeline.append(entry)
     report.updated_at = now
+    if public:
+        # Imported here: followers needs intake, which itself imports this module.
+        from cityops.services.field_reports.followers import notify_followers
+
+        notify_followers(uow, report, entry, now)
     return entry

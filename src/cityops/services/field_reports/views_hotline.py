@@ -12,20 +12,22 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 from starlette.datastructures import FormData
 
 from cityops.kernel.errors import Invalid, NotFound
 from cityops.kernel.permissions import Principal
 from cityops.services.field_reports import portal
-from cityops.services.field_reports.intake import IntakeRequest
 from cityops.services.field_reports.media import N_, discard
-from cityops.services.field_reports.models import Category
 from cityops.services.field_reports.views_labels import LABELS
-from cityops.services.field_reports.views_portal import error_text, form_values, photos_from_form
+from cityops.services.field_reports.views_portal import (
+    error_text,
+    form_choices,
+    form_values,
+    intake_from_form,
+)
 from cityops.services.field_reports.vocab import ASSISTED_CHANNELS, PRIORITIES
 from cityops.web import i18n
-from cityops.web.deps import Ctx, Uow, client_addr, verify_csrf_form
+from cityops.web.deps import Ctx, Uow, verify_csrf_form
 from cityops.web.templating import render
 from cityops.web.views.common import page_requires
 
@@ -37,14 +39,10 @@ PATH = "/field-reports/hotline"
 
 def _page(request: Request, uow: Uow, *, values: dict[str, Any], error: str | None = None,
           status_code: int = 200) -> Response:
-    session = uow.session
-    category = None
-    if values.get("category"):
-        category = session.scalar(select(Category).where(Category.code == values["category"]))
     return render(request, "field_reports/hotline.html", status_code=status_code,
-                  categories=portal.categories(session), communes=portal.communes(session),
+                  **form_choices(uow.session, values),
                   channels=[c for c in CHANNEL_ORDER if c in ASSISTED_CHANNELS],
-                  priorities=PRIORITIES, values=values, error=error, category=category,
+                  priorities=PRIORITIES, values=values, error=error,
                   done=request.session.pop("fr_hotline_done", None), label=LABELS,
                   language=i18n.current_language.get())
 
@@ -69,20 +67,9 @@ async def hotline_submit(request: Request, uow: Uow, ctx: Ctx,
     try:
         if values["channel"] not in ASSISTED_CHANNELS:
             raise Invalid(N_("choose how the report came in"))
-        category = uow.session.scalar(select(Category).where(
-            Category.code == values["category"], Category.active.is_(True)))
-        if category is None:
-            raise Invalid(N_("choose a category"))
-        photos = await photos_from_form(form)
-        req = IntakeRequest(
-            category_code=category.code, channel=values["channel"],
-            description=values["description"], lat=portal.parse_float(values["lat"]),
-            lon=portal.parse_float(values["lon"]), area_code=values["area_code"] or None,
-            address=values["address"], contact_name=values["contact_name"],
-            contact_phone=values["contact_phone"], contact_email=values["contact_email"],
-            show_name=values["show_name"], priority=values["priority"] or "normal",
-            attributes=portal.attribute_answers(category, values["answers"]),
-            client_addr=client_addr(request))
+        req, photos = await intake_from_form(request, uow.session, form, values,
+                                             channel=values["channel"],
+                                             priority=values["priority"] or "normal")
         report, written = portal.submit(uow, req, photos, media_dir=ctx.settings.media_dir,
                                         now=ctx.clock(), rate_limited=False)
         uow.commit()

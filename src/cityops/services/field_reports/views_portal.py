@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from cityops.kernel.errors import Invalid, NotFound
@@ -50,15 +51,20 @@ def error_text(exc: Exception) -> str:
     return message
 
 
-def _form_page(request: Request, uow: Uow, ctx: Ctx, *, values: dict[str, Any],
-               error: str | None = None, status_code: int = 200) -> Response:
-    session = uow.session
+def form_choices(session: Session, values: dict[str, Any]) -> dict[str, Any]:
+    """What a report form (portal or hotline) offers: categories, communes and the chosen
+    category, whose notice and questions the form shows again."""
     category = None
     if values.get("category"):
         category = session.scalar(select(Category).where(Category.code == values["category"]))
+    return {"categories": portal.categories(session), "communes": portal.communes(session),
+            "category": category}
+
+
+def _form_page(request: Request, uow: Uow, ctx: Ctx, *, values: dict[str, Any],
+               error: str | None = None, status_code: int = 200) -> Response:
     return render(request, "field_reports/portal_form.html", status_code=status_code,
-                  categories=portal.categories(session), communes=portal.communes(session),
-                  values=values, error=error, category=category,
+                  **form_choices(uow.session, values), values=values, error=error,
                   challenge=abuse.new_challenge(ctx.settings.secret_key),
                   max_photos=MAX_PHOTOS, language=i18n.current_language.get())
 
@@ -130,6 +136,27 @@ async def photos_from_form(form: FormData) -> list[Photo]:
     return photos
 
 
+async def intake_from_form(request: Request, session: Session, form: FormData,
+                           values: dict[str, Any], *, channel: str,
+                           priority: str = "normal") -> tuple[IntakeRequest, list[Photo]]:
+    """The report a submitted form asks for and its photos; Invalid when no active category is
+    chosen, a photo is refused or a coordinate is not a number (checked in that order)."""
+    category = session.scalar(select(Category).where(
+        Category.code == values["category"], Category.active.is_(True)))
+    if category is None:
+        raise Invalid(N_("choose a category"))
+    photos = await photos_from_form(form)
+    req = IntakeRequest(
+        category_code=category.code, channel=channel, description=values["description"],
+        lat=portal.parse_float(values["lat"]), lon=portal.parse_float(values["lon"]),
+        area_code=values["area_code"] or None, address=values["address"],
+        contact_name=values["contact_name"], contact_phone=values["contact_phone"],
+        contact_email=values["contact_email"], show_name=values["show_name"],
+        priority=priority, attributes=portal.attribute_answers(category, values["answers"]),
+        client_addr=client_addr(request))
+    return req, photos
+
+
 def form_values(form: FormData) -> dict[str, Any]:
     values: dict[str, Any] = {k: str(form.get(k, "") or "")[:4000] for k in TEXT_FIELDS}
     values["show_name"] = form.get("show_name") == "1"
@@ -147,20 +174,8 @@ async def portal_submit(request: Request, uow: Uow, ctx: Ctx) -> Response:
     try:
         abuse.check_challenge(ctx.settings.secret_key, str(form.get("challenge_token", "")),
                               str(form.get("challenge_answer", "")))
-        category = uow.session.scalar(select(Category).where(
-            Category.code == values["category"], Category.active.is_(True)))
-        if category is None:
-            raise Invalid(N_("choose a category"))
-        photos = await photos_from_form(form)
-        req = IntakeRequest(
-            category_code=category.code, channel="portal", description=values["description"],
-            lat=portal.parse_float(values["lat"]),
-            lon=portal.parse_float(values["lon"]),
-            area_code=values["area_code"] or None, address=values["address"],
-            contact_name=values["contact_name"], contact_phone=values["contact_phone"],
-            contact_email=values["contact_email"], show_name=values["show_name"],
-            attributes=portal.attribute_answers(category, values["answers"]),
-            client_addr=client_addr(request))
+        req, photos = await intake_from_form(request, uow.session, form, values,
+                                             channel="portal")
         report, written = portal.submit(uow, req, photos, media_dir=ctx.settings.media_dir,
                                         now=now)
         uow.commit()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -42,6 +43,15 @@ class ListParams(BaseModel):
     state: str = Field("", max_length=16)
     since: str = Field("", max_length=10)
     until: str = Field("", max_length=10)
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int = Field(portal.PAGE_SIZE, ge=1, le=portal.MAX_PAGE_SIZE)
+
+    def query(self, **override: Any) -> str:
+        """The list's query string with the filters kept (defaults left out)."""
+        values = {**self.model_dump(), **override}
+        kept = {k: v for k, v in values.items() if v and not (k == "page" and v == 1)
+                and not (k == "page_size" and v == portal.PAGE_SIZE)}
+        return "?" + urlencode(kept) if kept else ""
 
 
 def _marker(report: Report, language: str) -> dict[str, Any]:
@@ -53,11 +63,13 @@ def _marker(report: Report, language: str) -> dict[str, Any]:
 @router.get("/phan-anh/danh-sach")
 def public_list(request: Request, uow: Uow, params: ListParams = Depends()) -> Response:
     language = i18n.current_language.get()
-    f = portal.PublicFilter(**params.model_dump())
-    reports = portal.public_list(uow.session, f)
-    views = [public_view(r, language) for r in reports]
-    markers = [_marker(r, language) for r in reports if r.lat is not None]
+    f = portal.PublicFilter(**params.model_dump(exclude={"page", "page_size"}))
+    found = portal.public_page(uow.session, f, params.page, params.page_size)
+    views = [public_view(r, language) for r in found.rows]
+    # The map shows the points of the page being read, not the whole province.
+    markers = [_marker(r, language) for r in found.rows if r.lat is not None]
     return render(request, "field_reports/portal_list.html", reports=views, markers=markers,
+                  listing=found,
                   params=params, states=STATES, categories=portal.categories(uow.session),
                   communes=portal.communes(uow.session), language=language,
                   can_take_calls=_can_take_calls(request, uow), label=LABELS)
@@ -82,8 +94,9 @@ def lookup(request: Request, uow: Uow, code: str = Query("", max_length=20)) -> 
     return RedirectResponse(f"/phan-anh/{found.code}", status_code=303)
 
 
-def _report_page(request: Request, uow: Uow, ctx: Ctx, code: str, *, error: str | None = None,
-                 status_code: int = 200) -> Response:
+def report_page_response(request: Request, uow: Uow, ctx: Ctx, code: str, *,
+                         error: str | None = None, status_code: int = 200,
+                         follow_error: str | None = None) -> Response:
     language = i18n.current_language.get()
     report = portal.public_report(uow.session, code)
     photos = [m for m in report.media if not m.hidden]
@@ -95,17 +108,18 @@ def _report_page(request: Request, uow: Uow, ctx: Ctx, code: str, *, error: str 
                   after=[m for m in photos if m.kind == "after"] if report.result_approved
                   else [], can_rate=report.result_approved, error=error,
                   is_new=request.query_params.get("moi") == "1", original=original,
-                  reopen_days=DEFAULT_REOPEN_DAYS, language=language, label=LABELS)
+                  reopen_days=DEFAULT_REOPEN_DAYS, language=language, label=LABELS,
+                  follow_error=follow_error)
 
 
 @router.get("/phan-anh/{code}")
 def report_page(request: Request, uow: Uow, ctx: Ctx, code: str) -> Response:
-    if not _valid_code(code):
+    if not valid_code(code):
         raise NotFound(N_("no public report with this tracking code"))
-    return _report_page(request, uow, ctx, code)
+    return report_page_response(request, uow, ctx, code)
 
 
-def _valid_code(code: str) -> bool:
+def valid_code(code: str) -> bool:
     return CODE_PATH.match(code) is not None
 
 
@@ -114,7 +128,7 @@ def rate(request: Request, uow: Uow, ctx: Ctx, code: str,
          contact: str = Form("", max_length=200), rating: str = Form("", max_length=2),
          comment: str = Form("", max_length=4000), reopen: str = Form("")) -> Response:
     """The citizen rates the result, proving it is theirs with the contact they gave."""
-    if not _valid_code(code):
+    if not valid_code(code):
         raise NotFound(N_("no public report with this tracking code"))
     portal.public_report(uow.session, code)  # 404 before anything else
     address = client_addr(request)
@@ -132,7 +146,8 @@ def rate(request: Request, uow: Uow, ctx: Ctx, code: str,
         status = 403 if isinstance(exc, PermissionDenied) else 400
         if isinstance(exc, PermissionDenied):
             abuse.record_failed_proof(ctx, address, normalize_code(code))
-        return _report_page(request, uow, ctx, code, error=error_text(exc), status_code=status)
+        return report_page_response(request, uow, ctx, code, error=error_text(exc),
+                                    status_code=status)
     return RedirectResponse(f"/phan-anh/{normalize_code(code)}?danh-gia=1#ket-qua",
                             status_code=303)
 

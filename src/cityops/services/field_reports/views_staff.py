@@ -126,7 +126,8 @@ def queue_page(request: Request, uow: Uow, ctx: Ctx, principal: Reader,
     return render(request, "field_reports/staff_queue.html", queue=queue, q=params,
                   states=STATES, channels=CHANNELS, categories=portal.categories(uow.session),
                   communes=portal.communes(uow.session), agencies=agencies(uow.session),
-                  ioc=principal.can("field_reports.triage"), label=LABELS, now=now,
+                  ioc=principal.can("field_reports.triage"),
+                  can_route=principal.can("field_reports.routing.manage"), label=LABELS, now=now,
                   p=Presenter(language, now, ctx.registry), language=language,
                   done=request.session.pop("fr_staff_done", None))
 

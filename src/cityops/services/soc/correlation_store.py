@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import yaml
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sqlalchemy import func, or_, select
@@ -30,9 +29,8 @@ from cityops.services.soc.engine.correlation_rules import (
     reference_strings,
 )
 from cityops.services.soc.models import SIGMA_LEVELS, SocCorrelationRule, SocRule
-from cityops.services.soc.rules_store import MAX_RULE_BYTES, RuleRefused
+from cityops.services.soc.rules_store import RuleRefused, yaml_documents
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 NEW_FILE = "new-correlation.yml"
 
 
@@ -45,12 +43,7 @@ class Parsed:
 
 def parse_text(text: str) -> Parsed:
     """The correlations in a text and what they refer to; RuleRefused when it does not parse."""
-    if len(text.encode()) > MAX_RULE_BYTES:
-        raise RuleRefused(f"a rule may have at most {MAX_RULE_BYTES // 1024} KiB")
-    try:
-        docs = [d for d in yaml.load_all(text, Loader=_LOADER) if d is not None]
-    except yaml.YAMLError as exc:
-        raise RuleRefused(f"not valid YAML: {exc}") from None
+    docs = yaml_documents(text)
     if not docs or not all(isinstance(d, dict) for d in docs):
         raise RuleRefused("give Sigma YAML documents (a correlation and any base rules)")
     try:

@@ -34,14 +34,19 @@ class RuleRefused(Invalid):
     """A rule that does not parse or compile; the message gives pySigma's or our reason."""
 
 
-def compile_yaml(text: str, where: str = "rule") -> CompiledRule:
-    """Parse and compile one Sigma detection rule, or raise :class:`RuleRefused` saying why."""
+def yaml_documents(text: str) -> list[Any]:
+    """The non-empty YAML documents of a rule text; RuleRefused when too large or not YAML."""
     if len(text.encode()) > MAX_RULE_BYTES:
         raise RuleRefused(f"a rule may have at most {MAX_RULE_BYTES // 1024} KiB")
     try:
-        docs = [d for d in yaml.load_all(text, Loader=_LOADER) if d is not None]
+        return [d for d in yaml.load_all(text, Loader=_LOADER) if d is not None]
     except yaml.YAMLError as exc:
         raise RuleRefused(f"not valid YAML: {exc}") from None
+
+
+def compile_yaml(text: str, where: str = "rule") -> CompiledRule:
+    """Parse and compile one Sigma detection rule, or raise :class:`RuleRefused` saying why."""
+    docs = yaml_documents(text)
     if len(docs) != 1 or not isinstance(docs[0], dict):
         raise RuleRefused("give exactly one Sigma rule (one YAML document)")
     try:

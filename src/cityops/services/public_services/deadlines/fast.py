@@ -23,6 +23,7 @@ from .model import (
     DossierFacts,
     DossierState,
     Outcome,
+    check_judgement_time,
 )
 from .rules import classify
 from .timeline import (
@@ -153,10 +154,7 @@ def classify_batch(
     calendar: WorkingCalendar, batch: DossierBatch, *, as_of: datetime, due_soon_days: int = 1
 ) -> BatchResult:
     """Judge every dossier of ``batch`` at ``as_of``; the columnar form of ``classify``."""
-    if as_of.tzinfo is None or as_of.utcoffset() is None:
-        raise ValueError("as_of must be a timezone-aware datetime")
-    if due_soon_days < 0:
-        raise ValueError("due_soon_days must be >= 0")
+    check_judgement_time(as_of, due_soon_days)
     batch.validate()
     as_of_us = to_us(as_of)
     first_year, last_year = _span_years(batch, as_of_us)

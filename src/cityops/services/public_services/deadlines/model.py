@@ -115,3 +115,11 @@ class Classification:
     end_at: datetime | None  # processed / returned / refused / withdrawn time
     paused: timedelta  # office time spent paused, which moved due_at later
     late_by: timedelta | None  # wall-clock lateness for LATE and OVERDUE, else None
+
+
+def check_judgement_time(as_of: datetime, due_soon_days: int) -> None:
+    """The arguments ``classify`` and ``classify_batch`` share; ValueError when they are off."""
+    if as_of.tzinfo is None or as_of.utcoffset() is None:
+        raise ValueError("as_of must be a timezone-aware datetime")
+    if due_soon_days < 0:
+        raise ValueError("due_soon_days must be >= 0")

@@ -23,6 +23,7 @@ from .model import (
     Outcome,
     StateChange,
     Statutory,
+    check_judgement_time,
 )
 
 Interval = tuple[datetime, datetime]
@@ -126,10 +127,7 @@ def classify(
     calendar: WorkingCalendar, facts: DossierFacts, *, as_of: datetime, due_soon_days: int = 1
 ) -> Classification:
     """Judge one dossier as it stood at ``as_of`` (later state changes are ignored)."""
-    if as_of.tzinfo is None or as_of.utcoffset() is None:
-        raise ValueError("as_of must be a timezone-aware datetime")
-    if due_soon_days < 0:
-        raise ValueError("due_soon_days must be >= 0")
+    check_judgement_time(as_of, due_soon_days)
     tz = calendar.tz
     seen = [change for change in facts.history if change.at <= as_of]
     end = _first_reaching(seen, DossierState.PROCESSED) or _first_reaching(
