@@ -196,3 +196,13 @@ def post_form(client: TestClient, form_page: str, action: str,
     """Open the page holding the form, then post it with that page's CSRF token."""
     token = csrf_of(client.get(form_page).text)
     return client.post(action, data={**data, "csrf_token": token}, follow_redirects=False)
+
+
+def tampered(token: str) -> str:
+    """The signed token with one character of its signature changed.
+
+    Well inside the signature, not at its end: the last base64 character carries unused bits,
+    so editing the tail (``token[:-2] + "xx"``) may leave the signature's bytes unchanged.
+    """
+    at = token.rindex(".") + 5
+    return token[:at] + ("A" if token[at] != "A" else "B") + token[at + 1:]
