@@ -243,7 +243,8 @@ def test_reconnect_with_last_event_id_catches_up(server: Server) -> None:
         first.close()
     # Changed while the client was away.
     done = httpx.post(f"{server.base_url}/api/v1/alerts/{created['id']}/transition",
-                      headers=headers, json={"to": "acknowledged"}, trust_env=False)
+                      headers=headers, json={"to": "acknowledged"}, trust_env=False,
+                      timeout=30)
     assert done.status_code == 200, done.text
     again = Stream(browser(server.base_url, "operator"), headers={"Last-Event-ID": event_id})
     try:
